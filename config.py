@@ -1,0 +1,45 @@
+"""Settings declared once as data, read from ``ZHUISU_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"ZHUISU_{self.name.upper()}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("db_url", "sqlite:///zhuisu.db", "Store database URL (SQLAlchemy): a SQLite file or PostgreSQL."),
+    Setting("timezone", "Asia/Shanghai", "Plant time zone: times without an offset are read and shown in it."),
+    Setting(
+        "require_services",
+        "0",
+        "1 makes tests that need PostgreSQL or Mosquitto fail instead of skip when the service is missing.",
+    ),
+    Setting("pg_url", "postgresql+psycopg://postgres@127.0.0.1:5432/test", "PostgreSQL URL used by tests."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def get(name: str) -> str:
+    """Return a setting's value from its environment variable, or its declared default."""
+    try:
+        setting = _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown setting {name!r}; known: {', '.join(_BY_NAME)}") from None
+    return os.environ.get(setting.env, setting.default)
+
+
+def db_url() -> str:
+    """The store URL named by ``ZHUISU_DB_URL`` (default: ``./zhuisu.db``)."""
+    return get("db_url")

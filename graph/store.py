@@ -1,0 +1,434 @@
+"""The durable store: an append-only ingest log plus materialised nodes, aliases and edges."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from zhuisu import config
+from zhuisu.errors import BadInput, NotFound, StoreError
+from zhuisu.graph import schema
+from zhuisu.graph.schema import aliases, edges, ingest_log, nodes, retractions
+from zhuisu.ingest.records import Batch, Edge, Node, epoch_ms
+from zhuisu.ontology import Ontology, load
+
+_CHUNK = 500  # bound parameters per IN (...) lookup
+_PG_LOCK = 0x7A6875  # advisory lock that serialises writers on PostgreSQL
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one committed (or skipped) batch did."""
+
+    batch: int
+    key: str
+    skipped: bool
+    nodes_added: int = 0
+    nodes_updated: int = 0
+    edges_added: int = 0
+    edges_retracted: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """A node as stored."""
+
+    id: int
+    uid: str
+    kind: str
+    name: str | None
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain paths and ``postgresql://`` URLs as well as SQLAlchemy URLs."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Store:
+    """The system of record; ``Store()`` opens the database named by ``ZHUISU_DB_URL``."""
+
+    def __init__(self, url: str | None = None, *, ontology: Ontology | None = None) -> None:
+        self.url = normalise_url(url or config.db_url())
+        self.ontology = ontology or load()
+        try:
+            self.engine = sa.create_engine(self.url, future=True)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StoreError(f"无法打开存储 cannot open store {self.url!r}: {exc}") from None
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            _sqlite_setup(self.engine)
+        try:
+            schema.metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise StoreError(f"无法打开存储 cannot open store {self.url!r}: {exc.orig}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ── writing ────────────────────────────────────────────────────────────────
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.execution_options(immediate=True).begin():
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+            yield conn
+
+    def ingest(self, batch: Batch) -> IngestResult:
+        """Commit a batch atomically; a batch whose key was already committed changes nothing."""
+        body = batch.to_json()
+        key = batch.idempotency_key(body)
+        try:
+            with self._write() as conn:
+                done = conn.execute(sa.select(ingest_log.c.id).where(ingest_log.c.key == key)).scalar()
+                if done is not None:
+                    return IngestResult(batch=done, key=key, skipped=True)
+                batch_id = _next_id(conn, ingest_log)
+                counts = _Writer(conn, self, batch_id).write(batch).counts()
+                conn.execute(
+                    ingest_log.insert().values(
+                        id=batch_id,
+                        source=batch.source,
+                        key=key,
+                        payload=batch.payload(body),
+                        received_at=int(time.time() * 1000),
+                        nodes=counts["nodes_added"],
+                        edges=counts["edges_added"],
+                        retracted=counts["edges_retracted"],
+                    )
+                )
+                return IngestResult(batch=batch_id, key=key, skipped=False, **counts)
+        except OperationalError as exc:
+            raise StoreError(f"写入存储失败 store write failed: {exc.orig}") from None
+
+    def insert_ignore(self, table: sa.Table) -> Any:
+        """An INSERT that skips rows whose key already exists, in this database's dialect."""
+        module = postgresql if self.dialect == "postgresql" else sqlite
+        return module.insert(table).on_conflict_do_nothing()
+
+    # ── reading ────────────────────────────────────────────────────────────────
+    def resolve(self, ref: str) -> str:
+        """The uid that a uid or an alias (GS1 URN, Digital Link, Handle) names."""
+        with self.engine.connect() as conn:
+            uid = conn.execute(sa.select(nodes.c.uid).where(nodes.c.uid == ref)).scalar()
+            if uid is None:
+                uid = conn.execute(
+                    sa.select(nodes.c.uid).join(aliases, aliases.c.node == nodes.c.id).where(aliases.c.alias == ref)
+                ).scalar()
+        if uid is None:
+            raise NotFound(f"找不到 not found: {ref!r} is neither a uid nor an alias in the store")
+        return uid
+
+    def node(self, ref: str) -> NodeRecord:
+        """The stored node for a uid or alias."""
+        uid = self.resolve(ref)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(nodes).where(nodes.c.uid == uid)).one()
+        return _record(row)
+
+    def nodes_by_id(self, ids: Iterable[int]) -> dict[int, NodeRecord]:
+        """Stored nodes by integer id."""
+        out: dict[int, NodeRecord] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(ids))):
+                for row in conn.execute(sa.select(nodes).where(nodes.c.id.in_(chunk))):
+                    out[row.id] = _record(row)
+        return out
+
+    def aliases_of(self, uid: str) -> list[str]:
+        with self.engine.connect() as conn:
+            q = sa.select(aliases.c.alias).join(nodes, aliases.c.node == nodes.c.id).where(nodes.c.uid == uid)
+            return sorted(conn.execute(q).scalars())
+
+    def last_batch(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.coalesce(sa.func.max(ingest_log.c.id), 0))).scalar_one()
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (live edges only)."""
+        with self.engine.connect() as conn:
+            return {
+                "batches": conn.execute(sa.select(sa.func.count()).select_from(ingest_log)).scalar_one(),
+                "nodes": conn.execute(sa.select(sa.func.count()).select_from(nodes)).scalar_one(),
+                "aliases": conn.execute(sa.select(sa.func.count()).select_from(aliases)).scalar_one(),
+                "edges": conn.execute(
+                    sa.select(sa.func.count()).select_from(edges).where(edges.c.retracted.is_(None))
+                ).scalar_one(),
+            }
+
+    def node_rows(self, since: int = 0) -> Iterator[sa.Row[Any]]:
+        """``(id, uid, kind)`` of nodes created or changed after batch ``since``, streamed."""
+        q = sa.select(nodes.c.id, nodes.c.uid, nodes.c.kind).where(nodes.c.updated > since).order_by(nodes.c.id)
+        yield from self._stream(q)
+
+    def edge_rows(self, since: int = 0) -> Iterator[sa.Row[Any]]:
+        """``(id, src, dst, rel, t, qty)`` of live edges added after batch ``since``, streamed."""
+        q = (
+            sa.select(edges.c.id, edges.c.src, edges.c.dst, edges.c.rel, edges.c.t, edges.c.qty)
+            .where(edges.c.batch > since, edges.c.retracted.is_(None))
+            .order_by(edges.c.id)
+        )
+        yield from self._stream(q)
+
+    def retracted_edge_ids(self, since: int = 0) -> list[int]:
+        """Ids of edges withdrawn after batch ``since``."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(edges.c.id).where(edges.c.retracted > since)).scalars())
+
+    def edge_details(self, ids: Iterable[int]) -> dict[int, sa.Row[Any]]:
+        """Full edge rows (key, uom, attrs…) by id."""
+        out: dict[int, sa.Row[Any]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(ids))):
+                for row in conn.execute(sa.select(edges).where(edges.c.id.in_(chunk))):
+                    out[row.id] = row
+        return out
+
+    def _stream(self, query: sa.Select[Any]) -> Iterator[sa.Row[Any]]:
+        with self.engine.connect().execution_options(stream_results=True, yield_per=50_000) as conn:
+            yield from conn.execute(query)
+
+
+class _Writer:
+    """Materialises one batch inside the caller's transaction."""
+
+    def __init__(self, conn: Connection, store: Store, batch_id: int) -> None:
+        self.conn = conn
+        self.store = store
+        self.onto = store.ontology
+        self.batch_id = batch_id
+        self.ids: dict[str, int] = {}  # uid or alias → node id
+        self.kinds: dict[int, str] = {}
+        self.added = self.updated = self.edges_added = self.retracted = 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "nodes_added": self.added,
+            "nodes_updated": self.updated,
+            "edges_added": self.edges_added,
+            "edges_retracted": self.retracted,
+        }
+
+    def write(self, batch: Batch) -> _Writer:
+        incoming = _merge_nodes(batch.nodes)
+        for i, node in enumerate(incoming.values()):
+            self._check_node(node, i)
+        for i, edge in enumerate(batch.edges):
+            if edge.rel not in self.onto.relations:
+                self._bad_relation(edge, i)
+        refs = set(incoming) | {a for n in incoming.values() for a in n.aliases}
+        refs |= {e.src for e in batch.edges} | {e.dst for e in batch.edges}
+        existing = self._lookup(refs)
+        self._write_nodes(incoming, existing, {e.src for e in batch.edges} | {e.dst for e in batch.edges})
+        self._write_edges(batch.edges)
+        if batch.retract:
+            self._retract(batch.retract)
+        return self
+
+    def _check_node(self, node: Node, index: int) -> None:
+        prefix_kind = self.onto.kind_of_uid(node.uid)
+        if node.kind is not None and not self.onto.is_a(node.kind, prefix_kind):
+            raise BadInput(
+                f"node {node.uid!r}: kind {node.kind!r} does not match its uid prefix (which names {prefix_kind})",
+                where=f"node #{index + 1}",
+            )
+
+    def _bad_relation(self, edge: Edge, index: int) -> None:
+        known = ", ".join(sorted(self.onto.relations))
+        raise BadInput(f"未知的关系 unknown relation {edge.rel!r}; known: {known}", where=f"edge #{index + 1}")
+
+    def _lookup(self, refs: set[str]) -> dict[str, NodeRecord]:
+        found: dict[str, NodeRecord] = {}
+        for chunk in _chunks(sorted(refs)):
+            for row in self.conn.execute(sa.select(nodes).where(nodes.c.uid.in_(chunk))):
+                found[row.uid] = _record(row)
+        missing = sorted(refs - found.keys())
+        by_alias: dict[int, list[str]] = {}
+        for chunk in _chunks(missing):
+            for alias, node_id in self.conn.execute(
+                sa.select(aliases.c.alias, aliases.c.node).where(aliases.c.alias.in_(chunk))
+            ):
+                by_alias.setdefault(node_id, []).append(alias)
+        if by_alias:
+            for node_id, record in self._by_id(by_alias).items():
+                found.setdefault(record.uid, record)
+                for alias in by_alias[node_id]:
+                    found[alias] = record
+        for ref, record in found.items():
+            self.ids[ref] = record.id
+            self.kinds[record.id] = record.kind
+        return found
+
+    def _by_id(self, ids: Iterable[int]) -> dict[int, NodeRecord]:
+        out: dict[int, NodeRecord] = {}
+        for chunk in _chunks(sorted(ids)):
+            for row in self.conn.execute(sa.select(nodes).where(nodes.c.id.in_(chunk))):
+                out[row.id] = _record(row)
+        return out
+
+    def _write_nodes(self, incoming: dict[str, Node], existing: dict[str, NodeRecord], refs: set[str]) -> None:
+        next_id = _next_id(self.conn, nodes)
+        new_rows: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        new_aliases: dict[str, int] = {}
+        for node in incoming.values():
+            kind = node.kind or self.onto.kind_of_uid(node.uid)
+            record = existing.get(node.uid) or next((existing[a] for a in node.aliases if a in existing), None)
+            if record is None:
+                node_id, next_id = next_id, next_id + 1
+                new_rows.append(self._row(node_id, node.uid, kind, node.name, dict(node.attrs)))
+            else:
+                node_id = record.id
+                change = _changes(record, kind, node)
+                if change:
+                    updates.append({"b_id": node_id, **change, "updated": self.batch_id})
+                    if "kind" in change:
+                        self.kinds[node_id] = kind
+            self.ids[node.uid] = node_id
+            for alias in node.aliases:
+                owner = existing.get(alias)
+                if owner is not None and owner.id != node_id:
+                    raise BadInput(f"别名冲突 alias {alias!r} already names {owner.uid!r}, not {node.uid!r}",
+                                   where=f"node {node.uid!r}")
+                if owner is None and alias != node.uid:
+                    new_aliases.setdefault(alias, node_id)
+                self.ids[alias] = node_id
+        for ref in sorted(refs - self.ids.keys()):
+            kind = self.onto.kind_of_uid(ref)  # an unknown ref must at least name its kind
+            new_rows.append(self._row(next_id, ref, kind, None, {}))
+            self.ids[ref] = next_id
+            next_id += 1
+        if new_rows:
+            self.conn.execute(nodes.insert(), new_rows)
+            self.added = len(new_rows)
+        if updates:
+            for row in updates:
+                values = {k: v for k, v in row.items() if k != "b_id"}
+                self.conn.execute(nodes.update().where(nodes.c.id == row["b_id"]).values(**values))
+            self.updated = len(updates)
+        if new_aliases:
+            self.conn.execute(aliases.insert(), [{"alias": a, "node": n} for a, n in new_aliases.items()])
+
+    def _row(self, node_id: int, uid: str, kind: str, name: str | None, attrs: dict[str, Any]) -> dict[str, Any]:
+        self.kinds[node_id] = kind
+        return {"id": node_id, "uid": uid, "kind": kind, "name": name, "attrs": _dumps(attrs),
+                "batch": self.batch_id, "updated": self.batch_id}
+
+    def _write_edges(self, batch_edges: list[Edge]) -> None:
+        if not batch_edges:
+            return
+        keys = sorted({e.key for e in batch_edges if e.key})
+        withdrawn: set[str] = set()
+        for chunk in _chunks(keys):
+            withdrawn.update(self.conn.execute(sa.select(retractions.c.key).where(retractions.c.key.in_(chunk))).scalars())
+        next_id = _next_id(self.conn, edges)
+        rows = []
+        for i, e in enumerate(batch_edges):
+            if e.key in withdrawn:
+                continue
+            src, dst = self.ids[e.src], self.ids[e.dst]
+            if not self.onto.allows(e.rel, self.kinds[src], self.kinds[dst]):
+                rel = self.onto.relation(e.rel)
+                raise BadInput(
+                    f"relation {e.rel} cannot link {self.kinds[src]} {e.src!r} to {self.kinds[dst]} {e.dst!r}; "
+                    f"it links {'/'.join(sorted(rel.sources))} → {'/'.join(sorted(rel.targets))}",
+                    where=f"edge #{i + 1}",
+                )
+            rows.append({"id": next_id + i, "src": src, "dst": dst, "rel": e.rel, "key": e.key,
+                         "t": epoch_ms(e.time), "qty": e.quantity, "uom": e.uom,
+                         "attrs": _dumps(dict(e.attrs)), "batch": self.batch_id})
+        if rows:
+            self.conn.execute(self.store.insert_ignore(edges), rows)
+            self.edges_added = self.conn.execute(
+                sa.select(sa.func.count()).select_from(edges).where(edges.c.batch == self.batch_id)
+            ).scalar_one()
+
+    def _retract(self, keys: list[str]) -> None:
+        self.conn.execute(self.store.insert_ignore(retractions), [{"key": k, "batch": self.batch_id} for k in keys])
+        for chunk in _chunks(sorted(set(keys))):
+            result = self.conn.execute(
+                edges.update()
+                .where(edges.c.key.in_(chunk), edges.c.retracted.is_(None))
+                .values(retracted=self.batch_id)
+            )
+            self.retracted += result.rowcount
+
+
+def _merge_nodes(items: list[Node]) -> dict[str, Node]:
+    """One node per uid; later records add attributes and aliases to earlier ones."""
+    merged: dict[str, Node] = {}
+    for node in items:
+        prev = merged.get(node.uid)
+        if prev is None:
+            merged[node.uid] = node
+        else:
+            merged[node.uid] = Node(
+                uid=node.uid,
+                kind=node.kind or prev.kind,
+                name=node.name or prev.name,
+                attrs={**prev.attrs, **node.attrs},
+                aliases=tuple(dict.fromkeys(prev.aliases + node.aliases)),
+            )
+    return merged
+
+
+def _changes(record: NodeRecord, kind: str, node: Node) -> dict[str, Any]:
+    change: dict[str, Any] = {}
+    if node.kind is not None and kind != record.kind:
+        change["kind"] = kind
+    if node.name is not None and node.name != record.name:
+        change["name"] = node.name
+    if node.attrs:
+        attrs = {**record.attrs, **node.attrs}
+        if attrs != record.attrs:
+            change["attrs"] = _dumps(attrs)
+    return change
+
+
+def _record(row: sa.Row[Any]) -> NodeRecord:
+    return NodeRecord(id=row.id, uid=row.uid, kind=row.kind, name=row.name, attrs=json.loads(row.attrs or "{}"))
+
+
+def _dumps(attrs: dict[str, Any]) -> str:
+    return json.dumps(attrs, ensure_ascii=False, sort_keys=True, default=str) if attrs else "{}"
+
+
+def _next_id(conn: Connection, table: sa.Table) -> int:
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()) + 1
+
+
+def _chunks(items: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _sqlite_setup(engine: sa.Engine) -> None:
+    """WAL for concurrent readers, full sync so an acknowledged batch survives a crash, and
+    ``BEGIN IMMEDIATE`` so that a writer holds the write lock from its first statement."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")

@@ -1,0 +1,103 @@
+"""Canonical records: the only thing ingest adapters produce, and the only thing the store accepts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from zhuisu import config
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A typed node; ``kind`` defaults to the kind its uid prefix names."""
+
+    uid: str
+    kind: str | None = None
+    name: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A typed, optionally timed and quantified relation between two uids (or aliases).
+
+    ``key`` tells apart repeated edges between the same two nodes (an event id, a reading
+    number); an edge is identified by ``(src, rel, dst, key)``, so re-sending it changes nothing.
+    """
+
+    src: str
+    rel: str
+    dst: str
+    time: datetime | None = None
+    quantity: float | None = None
+    uom: str | None = None
+    key: str = ""
+    attrs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(slots=True)
+class Batch:
+    """Records committed together: all of them or none, acknowledged after commit.
+
+    ``retract`` lists edge keys (e.g. EPCIS event ids) whose edges an error declaration withdraws.
+    """
+
+    source: str
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    retract: list[str] = field(default_factory=list)
+    key: str | None = None  # idempotency key; the content hash when not given
+
+    def to_json(self) -> bytes:
+        """Canonical JSON of the records (sorted keys, UTF-8)."""
+        doc = {
+            "nodes": [[n.uid, n.kind, n.name, dict(n.attrs), list(n.aliases)] for n in self.nodes],
+            "edges": [
+                [e.src, e.rel, e.dst, epoch_ms(e.time), e.quantity, e.uom, e.key, dict(e.attrs)] for e in self.edges
+            ],
+            "retract": self.retract,
+        }
+        return json.dumps(doc, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":")).encode()
+
+    def idempotency_key(self, body: bytes | None = None) -> str:
+        """The caller's key, or ``sha256:`` of the canonical records."""
+        if self.key:
+            return self.key
+        return "sha256:" + hashlib.sha256(body if body is not None else self.to_json()).hexdigest()
+
+    def payload(self, body: bytes | None = None) -> bytes:
+        """The compressed canonical records, as kept in the ingest log."""
+        return zlib.compress(body if body is not None else self.to_json(), 1)
+
+
+@cache
+def plant_zone() -> ZoneInfo:
+    """The plant's time zone, in which times without an offset are read and shown."""
+    return ZoneInfo(config.get("timezone"))
+
+
+def epoch_ms(value: datetime | None) -> int | None:
+    """Milliseconds since the epoch; a naive time is taken as plant local time."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=plant_zone())
+    return int(value.timestamp() * 1000)
+
+
+def from_epoch_ms(value: int | None) -> datetime | None:
+    """The plant-local time of an epoch-milliseconds value."""
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC).astimezone(plant_zone())
