@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -198,8 +199,12 @@ class Store:
         return out
 
     def _stream(self, query: sa.Select[Any]) -> Iterator[sa.Row[Any]]:
-        with self.engine.connect().execution_options(stream_results=True, yield_per=50_000) as conn:
-            yield from conn.execute(query)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=50_000).execute(query)
+            try:
+                yield from result
+            finally:  # a consumer that stops early must not leave a server-side cursor behind
+                result.close()
 
 
 class _Writer:
@@ -286,12 +291,16 @@ class _Writer:
         new_aliases: dict[str, int] = {}
         for node in incoming.values():
             kind = node.kind or self.onto.kind_of_uid(node.uid)
-            record = existing.get(node.uid) or next((existing[a] for a in node.aliases if a in existing), None)
+            record = existing.get(node.uid) or next(
+                (existing[a] for a in node.aliases if a in existing and _is_identifier(a)), None
+            )
             if record is None:
                 node_id, next_id = next_id, next_id + 1
                 new_rows.append(self._row(node_id, node.uid, kind, node.name, dict(node.attrs)))
             else:
                 node_id = record.id
+                if record.uid != node.uid:  # known under another uid: keep this one as an alias
+                    new_aliases.setdefault(node.uid, node_id)
                 change = _changes(record, kind, node)
                 if change:
                     updates.append({"b_id": node_id, **change, "updated": self.batch_id})
@@ -365,6 +374,15 @@ class _Writer:
                 .values(retracted=self.batch_id)
             )
             self.retracted += result.rowcount
+
+
+_IDENTIFIER = re.compile(r"^(urn:|https?://|\d+(\.\d+)*/)")
+
+
+def _is_identifier(alias: str) -> bool:
+    """GS1 URNs, Digital Links and Handles name one object wherever they appear, so two records
+    carrying the same one are the same node; a name-like alias (``#2压机``) only points at a node."""
+    return bool(_IDENTIFIER.match(alias))
 
 
 def _merge_nodes(items: list[Node]) -> dict[str, Node]:

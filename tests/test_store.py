@@ -1,0 +1,157 @@
+"""The store on SQLite and PostgreSQL: atomic, idempotent batches, aliases, retractions, clear errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from zhuisu.errors import BadInput, NotFound, UnknownKind
+from zhuisu.graph.store import Store
+from zhuisu.ingest.records import Batch, Edge, Node
+
+DL = "https://id.gs1.org/01/06901234000017/21/SN-M2311-00042"
+
+
+def plant_batch() -> Batch:
+    t = datetime(2023, 11, 3, 8, 15)
+    return Batch(
+        source="test",
+        nodes=[
+            Node("supplier:SUP-03", name="宁波恒磁磁业有限公司"),
+            Node("lot:CG2311-0007", name="磁钢 CG2311-0007", attrs={"quantity": 1000.0, "uom": "ea"}),
+            Node("unit:SN-M2311-00042", name="电机 SN-M2311-00042", aliases=(DL,)),
+            Node("equipment:PRESS-02", kind="EquipmentUnit", name="2号压装机", aliases=("2号压装机", "#2压机")),
+            Node("op:PF-00042", name="压装", attrs={"step": "压装"}),
+        ],
+        edges=[
+            Edge("supplier:SUP-03", "supplies", "lot:CG2311-0007", quantity=1000, uom="ea"),
+            Edge("lot:CG2311-0007", "consumedBy", "op:PF-00042", time=t, quantity=2, uom="ea"),
+            Edge("op:PF-00042", "produces", "unit:SN-M2311-00042", time=t, quantity=1, uom="ea"),
+            Edge("op:PF-00042", "performedOn", "equipment:PRESS-02", time=t),
+            Edge("op:PF-00042", "performedBy", "operator:OP017"),  # stub: kind from the uid prefix
+        ],
+    )
+
+
+def test_batch_materialises_nodes_edges_and_stubs(store: Store) -> None:
+    result = store.ingest(plant_batch())
+    assert not result.skipped
+    assert (result.nodes_added, result.edges_added) == (6, 5)
+    assert store.counts() == {"batches": 1, "nodes": 6, "aliases": 3, "edges": 5}
+    assert store.node("operator:OP017").kind == "Operator"
+    press = store.node("#2压机")
+    assert (press.uid, press.kind, press.name) == ("equipment:PRESS-02", "EquipmentUnit", "2号压装机")
+    assert store.node(DL).uid == "unit:SN-M2311-00042"
+    lot = store.node("lot:CG2311-0007")
+    assert lot.attrs == {"quantity": 1000.0, "uom": "ea"}
+
+
+def test_same_batch_twice_changes_nothing(store: Store) -> None:
+    first = store.ingest(plant_batch())
+    again = store.ingest(plant_batch())
+    assert again.skipped and again.batch == first.batch
+    assert store.counts()["batches"] == 1
+
+
+def test_same_data_in_other_batches_changes_nothing(store: Store) -> None:
+    store.ingest(plant_batch())
+    before = store.counts()
+    b = plant_batch()
+    halves = [Batch("a", nodes=b.nodes[:2], edges=b.edges[:3]), Batch("b", nodes=b.nodes[2:], edges=b.edges[2:])]
+    results = [store.ingest(h) for h in halves]
+    assert all(r.edges_added == 0 and r.nodes_added == 0 for r in results)
+    after = store.counts()
+    assert after["nodes"] == before["nodes"] and after["edges"] == before["edges"]
+
+
+def test_alias_merges_records_from_two_sources(store: Store) -> None:
+    store.ingest(plant_batch())
+    epcis_view = Batch(
+        "epcis",
+        nodes=[Node("unit:06901234000017.SN-M2311-00042", kind="SerialUnit", aliases=(DL,))],
+        edges=[Edge("unit:06901234000017.SN-M2311-00042", "containedIn", "lu:069012340000000123", key="ev1")],
+    )
+    store.ingest(epcis_view)
+    assert store.node("unit:06901234000017.SN-M2311-00042").uid == "unit:SN-M2311-00042"
+    unit_id = store.node("unit:SN-M2311-00042").id
+    assert any(r.src == unit_id and r.rel == "containedIn" for r in store.edge_rows())
+
+
+def test_changed_master_data_updates_the_node(store: Store) -> None:
+    store.ingest(plant_batch())
+    result = store.ingest(Batch("fix", nodes=[Node("supplier:SUP-03", name="宁波恒磁磁业股份有限公司")]))
+    assert result.nodes_updated == 1
+    assert store.node("supplier:SUP-03").name == "宁波恒磁磁业股份有限公司"
+    assert [r.uid for r in store.node_rows(since=result.batch - 1)] == ["supplier:SUP-03"]
+
+
+@pytest.mark.parametrize(
+    ("batch", "error", "words"),
+    [
+        (Batch("x", edges=[Edge("lot:A", "madeOf", "op:1")]), BadInput, ["edge #1", "madeOf", "consumedBy"]),
+        (Batch("x", edges=[Edge("lot:A", "produces", "op:1")]), BadInput, ["edge #1", "produces", "MaterialLot"]),
+        (Batch("x", nodes=[Node("gadget:1")]), UnknownKind, ["gadget", "lot"]),
+        (Batch("x", nodes=[Node("lot:1", kind="Customer")]), BadInput, ["node #1", "Customer", "MaterialLot"]),
+        (Batch("x", nodes=[Node("lot:1", kind="Widget")]), UnknownKind, ["Widget"]),
+    ],
+)
+def test_bad_batch_is_rejected_whole(store: Store, batch: Batch, error: type[Exception], words: list[str]) -> None:
+    store.ingest(plant_batch())
+    before = store.counts()
+    batch.nodes.append(Node("customer:C1", name="先被接受的节点"))  # would be valid on its own
+    with pytest.raises(error) as info:
+        store.ingest(batch)
+    message = str(info.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+    assert store.counts() == before
+    with pytest.raises(NotFound):
+        store.node("customer:C1")
+
+
+def test_alias_conflict_is_an_error(store: Store) -> None:
+    store.ingest(plant_batch())
+    with pytest.raises(BadInput, match="#2压机"):
+        store.ingest(Batch("x", nodes=[Node("equipment:PRESS-03", aliases=("#2压机",))]))
+
+
+def test_retraction_withdraws_and_stays_withdrawn(store: Store) -> None:
+    event = Batch("ev", edges=[Edge("unit:SN-1", "containedIn", "lu:1", key="urn:uuid:e1")])
+    store.ingest(event)
+    result = store.ingest(Batch("err", retract=["urn:uuid:e1"]))
+    assert result.edges_retracted == 1
+    assert store.counts()["edges"] == 0
+    assert [r.id for r in store.edge_rows()] == []
+    assert len(store.retracted_edge_ids(since=result.batch - 1)) == 1
+    replay = Batch("ev-again", edges=[Edge("unit:SN-1", "containedIn", "lu:1", key="urn:uuid:e1")], key="other")
+    assert store.ingest(replay).edges_added == 0
+    assert store.counts()["edges"] == 0
+
+
+def test_ingest_log_keeps_every_acknowledged_payload(store: Store) -> None:
+    import zlib
+
+    import sqlalchemy as sa
+
+    from zhuisu.graph.schema import ingest_log
+
+    batch = plant_batch()
+    result = store.ingest(batch)
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(ingest_log).where(ingest_log.c.id == result.batch)).one()
+    assert row.source == "test" and row.key == result.key and row.received_at > 0
+    assert zlib.decompress(row.payload) == batch.to_json()
+
+
+def test_unknown_reference_without_prefix_is_an_error(store: Store) -> None:
+    with pytest.raises(UnknownKind, match="SN-9"):
+        store.ingest(Batch("x", edges=[Edge("SN-9", "consumedBy", "op:1")]))
+
+
+def test_bad_url_gives_a_clear_error(tmp_path) -> None:
+    from zhuisu.errors import StoreError
+
+    with pytest.raises(StoreError, match="cannot open store"):
+        Store(f"sqlite:///{tmp_path}/missing-dir/z.db")
