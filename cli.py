@@ -70,7 +70,9 @@ DbOption = Annotated[str | None, typer.Option("--db", help="存储 URL (default:
 @friendly
 def ingest(
     path: Annotated[Path, typer.Argument(help="文件或文件夹 file or folder")],
-    format: Annotated[str | None, typer.Option("--format", "-f", help="adapter: csv, epcis-json, epcis-xml, b2mml")] = None,
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="adapter: csv, epcis-json, epcis-xml, b2mml")
+    ] = None,
     mapping: Annotated[Path | None, typer.Option(help="列映射文件 TOML mapping for foreign exports")] = None,
     db: DbOption = None,
 ) -> None:
@@ -184,7 +186,7 @@ def samples_make(
 @friendly
 def demo(db: DbOption = None) -> None:
     """演示 build the embedded store from the motor sample and show a trace and a containment."""
-    from zhuisu.demo import run
+    from zhuisu.samples.demo import run
 
     run(out, db)
 

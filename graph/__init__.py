@@ -1,1 +1,4 @@
+"""Durable store (``store``), in-memory engine (``engine``) and the queries over it (``trace``, ``paths``).
 
+Import from the modules: re-exporting ``trace`` here would shadow the ``zhuisu.graph.trace`` module.
+"""

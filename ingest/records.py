@@ -93,7 +93,7 @@ def epoch_ms(value: datetime | None) -> int | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=plant_zone())
-    return int(value.timestamp() * 1000)
+    return round(value.timestamp() * 1000)
 
 
 def from_epoch_ms(value: int | None) -> datetime | None:

@@ -53,10 +53,12 @@ def get(name: str) -> Reader:
 def detect(path: Path) -> str:
     """The adapter name for a file, from its suffix and, for XML, its root element."""
     suffix = path.suffix.lower()
+    if suffix in {".csv", ".xlsx", ".toml"}:
+        return "csv"
     if suffix in {".json", ".jsonld"}:
         return "epcis-json"
     if suffix == ".xml":
-        return "b2mml" if _xml_root(path).startswith("http://www.mesa.org/xml/B2MML") else "epcis-xml"
+        return "b2mml" if _xml_root(path).startswith(_B2MML_NAMESPACES) else "epcis-xml"
     raise BadInput(
         f"不知道如何读取 cannot tell the format of {path.name!r}; give --format ({', '.join(sorted(_REGISTRY))})",
         where=str(path),
@@ -68,8 +70,9 @@ def _xml_root(path: Path) -> str:
     from lxml import etree
 
     try:
-        for _event, element in etree.iterparse(str(path), events=("start",)):
-            return etree.QName(element).namespace or ""
+        with path.open("rb") as stream:
+            for _event, element in etree.iterparse(stream, events=("start",)):
+                return etree.QName(element).namespace or ""
     except etree.XMLSyntaxError as exc:
         raise BadInput(f"XML 格式错误 malformed XML: {exc}", where=str(path)) from None
     return ""
@@ -84,7 +87,7 @@ def plan(path: Path, fmt: str | None = None, **options: Any) -> Iterator[Batch]:
     elif path.is_dir() and _has_tables(path):
         yield from get("csv")(path, **options)
         for sub in sorted(p for p in path.iterdir() if p.is_dir()):
-            yield from plan(sub, **options)
+            yield from plan(sub)  # a mapping file names the export files of this folder only
     elif path.is_dir():
         for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _DOC_SUFFIXES):
             yield from get(detect(file))(file, **options)
@@ -93,10 +96,11 @@ def plan(path: Path, fmt: str | None = None, **options: Any) -> Iterator[Batch]:
 
 
 _DOC_SUFFIXES = {".json", ".jsonld", ".xml"}
+_B2MML_NAMESPACES = ("http://www.mesa.org/xml/B2MML", "http://www.wbf.org/xml/B2MML")
 
 
 def _has_tables(path: Path) -> bool:
-    return any(p.suffix.lower() in {".csv", ".xlsx", ".toml"} for p in path.iterdir() if p.is_file())
+    return any(p.suffix.lower() in {".csv", ".xlsx"} or p.name == "mapping.toml" for p in path.iterdir() if p.is_file())
 
 
 register("csv", "zhuisu.ingest.tables", help="canonical folder of CSV/Excel tables (docs/formats.md), optional mapping")
