@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from zhuisu.errors import BadInput, ZhuisuError
+from zhuisu.graph.neo4j.cli import app as neo4j_app
 
 app = typer.Typer(
     help="追溯 zhuisu — 制造业知识图谱追溯 knowledge-graph traceability for manufacturing plants.",
@@ -24,6 +26,7 @@ app = typer.Typer(
 )
 samples_app = typer.Typer(help="示例工厂 sample plants", no_args_is_help=True)
 app.add_typer(samples_app, name="samples")
+app.add_typer(neo4j_app, name="neo4j")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -55,12 +58,13 @@ def _when(value: str | None, field: str) -> datetime | None:
                        where=field) from None
 
 
-def _open(db: str | None) -> tuple[Any, Any]:
-    from zhuisu.graph.engine import Engine
+@contextmanager
+def _graph(db: str | None) -> Iterator[Any]:
+    from zhuisu.graph.backend import open_backend
     from zhuisu.graph.store import Store
 
-    store = Store(db)
-    return store, Engine.load(store)
+    with open_backend(Store(db)) as graph:
+        yield graph
 
 
 DbOption = Annotated[str | None, typer.Option("--db", help="存储 URL (default: ZHUISU_DB_URL or ./zhuisu.db)")]
@@ -122,13 +126,11 @@ def trace(
     db: DbOption = None,
 ) -> None:
     """追溯 backward trace of a unit or lot (or --forward: where it went)."""
-    from zhuisu.graph.trace import trace as run_trace
-
-    _store, engine = _open(db)
-    result = run_trace(
-        engine, uid, direction="forward" if forward else "backward", depth=depth,
-        since=_when(since, "--from"), until=_when(until, "--to"),
-    ).to_dict()
+    with _graph(db) as graph:
+        result = graph.trace(
+            uid, direction="forward" if forward else "backward", depth=depth,
+            since=_when(since, "--from"), until=_when(until, "--to"),
+        ).to_dict()
     if as_json:
         _print_json(result)
     else:
@@ -147,10 +149,8 @@ def paths(
     db: DbOption = None,
 ) -> None:
     """关联路径 shortest paths between two nodes."""
-    from zhuisu.graph.paths import k_paths
-
-    _store, engine = _open(db)
-    result = k_paths(engine, source, target, k=k).to_dict()
+    with _graph(db) as graph:
+        result = graph.k_paths(source, target, k=k).to_dict()
     if as_json:
         _print_json(result)
     else:

@@ -25,6 +25,20 @@ SETTINGS: tuple[Setting, ...] = (
         "0",
         "1 makes tests that need PostgreSQL or Mosquitto fail instead of skip when the service is missing.",
     ),
+    Setting(
+        "graph_backend",
+        "rustworkx",
+        "Where trace, containment and paths run: rustworkx (in memory) or neo4j (docs/neo4j.md).",
+    ),
+    Setting(
+        "neo4j_uri",
+        "",
+        "Neo4j server for `zhuisu neo4j sync` and the neo4j backend, e.g. bolt://localhost:7687; "
+        "also turns on the live Neo4j tests.",
+    ),
+    Setting("neo4j_user", "neo4j", "Neo4j login user."),
+    Setting("neo4j_password", "", "Neo4j password."),
+    Setting("neo4j_database", "neo4j", "Neo4j database name."),
     Setting("pg_url", "postgresql+psycopg://postgres@127.0.0.1:5432/test", "PostgreSQL URL used by tests."),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -74,8 +75,10 @@ edges = Table(
     UniqueConstraint("src", "dst", "rel", "key", name="uq_edges_identity"),
     Index("ix_edges_dst", "dst"),
     Index("ix_edges_batch", "batch"),
-    Index("ix_edges_key", "key"),
-    Index("ix_edges_retracted", "retracted"),
+    # Partial indexes: most edges have no key and are never retracted, and bulk ingest should not pay for them.
+    Index("ix_edges_key", "key", sqlite_where=sa.text("key <> ''"), postgresql_where=sa.text("key <> ''")),
+    Index("ix_edges_retracted", "retracted", sqlite_where=sa.text("retracted IS NOT NULL"),
+          postgresql_where=sa.text("retracted IS NOT NULL")),
 )
 
 # Edge keys withdrawn by an error declaration; an edge with such a key is never re-materialised.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -255,38 +255,47 @@ class _Writer:
         known = ", ".join(sorted(self.onto.relations))
         raise BadInput(f"未知的关系 unknown relation {edge.rel!r}; known: {known}", where=f"edge #{index + 1}")
 
-    def _lookup(self, refs: set[str]) -> dict[str, NodeRecord]:
-        found: dict[str, NodeRecord] = {}
-        for chunk in _chunks(sorted(refs)):
-            for row in self.conn.execute(sa.select(nodes).where(nodes.c.uid.in_(chunk))):
-                found[row.uid] = _record(row)
-        missing = sorted(refs - found.keys())
+    def _lookup(self, refs: set[str]) -> dict[str, _Known]:
+        found: dict[str, _Known] = {}
+        for row in self._select("SELECT id, uid, kind, name, attrs FROM nodes WHERE uid IN ({})", sorted(refs)):
+            found[row[1]] = _Known(*row)
         by_alias: dict[int, list[str]] = {}
-        for chunk in _chunks(missing):
-            for alias, node_id in self.conn.execute(
-                sa.select(aliases.c.alias, aliases.c.node).where(aliases.c.alias.in_(chunk))
-            ):
-                by_alias.setdefault(node_id, []).append(alias)
+        for alias, node_id in self._select("SELECT alias, node FROM aliases WHERE alias IN ({})",
+                                           sorted(refs - found.keys())):
+            by_alias.setdefault(node_id, []).append(alias)
         if by_alias:
-            for node_id, record in self._by_id(by_alias).items():
+            for row in self._select("SELECT id, uid, kind, name, attrs FROM nodes WHERE id IN ({})", sorted(by_alias)):
+                record = _Known(*row)
                 found.setdefault(record.uid, record)
-                for alias in by_alias[node_id]:
+                for alias in by_alias[record.id]:
                     found[alias] = record
         for ref, record in found.items():
             self.ids[ref] = record.id
             self.kinds[record.id] = record.kind
         return found
 
-    def _by_id(self, ids: Iterable[int]) -> dict[int, NodeRecord]:
-        out: dict[int, NodeRecord] = {}
-        for chunk in _chunks(sorted(ids)):
-            for row in self.conn.execute(sa.select(nodes).where(nodes.c.id.in_(chunk))):
-                out[row.id] = _record(row)
-        return out
+    def _select(self, sql: str, values: list[Any]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``sql`` with its ``IN ({})`` filled by ``values``, in bounded chunks."""
+        mark = "?" if self.store.dialect == "sqlite" else "%s"
+        for chunk in _chunks(values):
+            yield from self.conn.exec_driver_sql(sql.format(", ".join([mark] * len(chunk))), tuple(chunk))
 
-    def _write_nodes(self, incoming: dict[str, Node], existing: dict[str, NodeRecord], refs: set[str]) -> None:
+    def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, ignore: bool) -> None:
+        """Insert many rows through the driver: the hot path of bulk ingest, without per-row SQL compilation."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.store.dialect == "sqlite":
+            marks = ", ".join("?" * len(columns))
+            sql = f"INSERT {'OR IGNORE ' if ignore else ''}INTO {table} ({names}) VALUES ({marks})"
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})" + (" ON CONFLICT DO NOTHING" if ignore else "")
+        self.conn.exec_driver_sql(sql, rows)
+
+    def _write_nodes(self, incoming: dict[str, Node], existing: dict[str, _Known], refs: set[str]) -> None:
         next_id = _next_id(self.conn, nodes)
-        new_rows: list[dict[str, Any]] = []
+        new_rows: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
         new_aliases: dict[str, int] = {}
         for node in incoming.values():
@@ -296,7 +305,7 @@ class _Writer:
             )
             if record is None:
                 node_id, next_id = next_id, next_id + 1
-                new_rows.append(self._row(node_id, node.uid, kind, node.name, dict(node.attrs)))
+                new_rows.append(self._row(node_id, node.uid, kind, node.name, node.attrs))
             else:
                 node_id = record.id
                 if record.uid != node.uid:  # known under another uid: keep this one as an alias
@@ -320,47 +329,46 @@ class _Writer:
             new_rows.append(self._row(next_id, ref, kind, None, {}))
             self.ids[ref] = next_id
             next_id += 1
-        if new_rows:
-            self.conn.execute(nodes.insert(), new_rows)
-            self.added = len(new_rows)
-        if updates:
-            for row in updates:
-                values = {k: v for k, v in row.items() if k != "b_id"}
-                self.conn.execute(nodes.update().where(nodes.c.id == row["b_id"]).values(**values))
-            self.updated = len(updates)
-        if new_aliases:
-            self.conn.execute(aliases.insert(), [{"alias": a, "node": n} for a, n in new_aliases.items()])
+        self._insert("nodes", ("id", "uid", "kind", "name", "attrs", "batch", "updated"), new_rows, ignore=False)
+        self.added = len(new_rows)
+        for row in updates:
+            values = {k: v for k, v in row.items() if k != "b_id"}
+            self.conn.execute(nodes.update().where(nodes.c.id == row["b_id"]).values(**values))
+        self.updated = len(updates)
+        self._insert("aliases", ("alias", "node"), list(new_aliases.items()), ignore=False)
 
-    def _row(self, node_id: int, uid: str, kind: str, name: str | None, attrs: dict[str, Any]) -> dict[str, Any]:
+    def _row(self, node_id: int, uid: str, kind: str, name: str | None, attrs: Mapping[str, Any]) -> tuple[Any, ...]:
         self.kinds[node_id] = kind
-        return {"id": node_id, "uid": uid, "kind": kind, "name": name, "attrs": _dumps(attrs),
-                "batch": self.batch_id, "updated": self.batch_id}
+        return (node_id, uid, kind, name, _dumps(attrs), self.batch_id, self.batch_id)
 
     def _write_edges(self, batch_edges: list[Edge]) -> None:
         if not batch_edges:
             return
         keys = sorted({e.key for e in batch_edges if e.key})
-        withdrawn: set[str] = set()
-        for chunk in _chunks(keys):
-            withdrawn.update(self.conn.execute(sa.select(retractions.c.key).where(retractions.c.key.in_(chunk))).scalars())
+        withdrawn = {k for (k,) in self._select("SELECT key FROM retractions WHERE key IN ({})", keys)}
         next_id = _next_id(self.conn, edges)
+        allowed: dict[tuple[str, str, str], bool] = {}
         rows = []
         for i, e in enumerate(batch_edges):
             if e.key in withdrawn:
                 continue
             src, dst = self.ids[e.src], self.ids[e.dst]
-            if not self.onto.allows(e.rel, self.kinds[src], self.kinds[dst]):
+            signature = (e.rel, self.kinds[src], self.kinds[dst])
+            ok = allowed.get(signature)
+            if ok is None:
+                ok = allowed[signature] = self.onto.allows(*signature)
+            if not ok:
                 rel = self.onto.relation(e.rel)
                 raise BadInput(
                     f"relation {e.rel} cannot link {self.kinds[src]} {e.src!r} to {self.kinds[dst]} {e.dst!r}; "
                     f"it links {'/'.join(sorted(rel.sources))} → {'/'.join(sorted(rel.targets))}",
                     where=f"edge #{i + 1}",
                 )
-            rows.append({"id": next_id + i, "src": src, "dst": dst, "rel": e.rel, "key": e.key,
-                         "t": epoch_ms(e.time), "qty": e.quantity, "uom": e.uom,
-                         "attrs": _dumps(dict(e.attrs)), "batch": self.batch_id})
+            rows.append((next_id + i, src, dst, e.rel, e.key, epoch_ms(e.time), e.quantity, e.uom,
+                         _dumps(e.attrs), self.batch_id))
+        self._insert("edges", ("id", "src", "dst", "rel", "key", "t", "qty", "uom", "attrs", "batch"), rows,
+                     ignore=True)
         if rows:
-            self.conn.execute(self.store.insert_ignore(edges), rows)
             self.edges_added = self.conn.execute(
                 sa.select(sa.func.count()).select_from(edges).where(edges.c.batch == self.batch_id)
             ).scalar_one()
@@ -370,7 +378,7 @@ class _Writer:
         for chunk in _chunks(sorted(set(keys))):
             result = self.conn.execute(
                 edges.update()
-                .where(edges.c.key.in_(chunk), edges.c.retracted.is_(None))
+                .where(edges.c.key.in_(chunk), edges.c.key != "", edges.c.retracted.is_(None))  # uses the partial index
                 .values(retracted=self.batch_id)
             )
             self.retracted += result.rowcount
@@ -403,15 +411,27 @@ def _merge_nodes(items: list[Node]) -> dict[str, Node]:
     return merged
 
 
-def _changes(record: NodeRecord, kind: str, node: Node) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A stored node as the writer needs it; attrs stay JSON until a change must be detected."""
+
+    id: int
+    uid: str
+    kind: str
+    name: str | None
+    attrs: str
+
+
+def _changes(record: _Known, kind: str, node: Node) -> dict[str, Any]:
     change: dict[str, Any] = {}
     if node.kind is not None and kind != record.kind:
         change["kind"] = kind
     if node.name is not None and node.name != record.name:
         change["name"] = node.name
     if node.attrs:
-        attrs = {**record.attrs, **node.attrs}
-        if attrs != record.attrs:
+        before = json.loads(record.attrs or "{}")
+        attrs = {**before, **node.attrs}
+        if attrs != before:
             change["attrs"] = _dumps(attrs)
     return change
 
@@ -420,7 +440,7 @@ def _record(row: sa.Row[Any]) -> NodeRecord:
     return NodeRecord(id=row.id, uid=row.uid, kind=row.kind, name=row.name, attrs=json.loads(row.attrs or "{}"))
 
 
-def _dumps(attrs: dict[str, Any]) -> str:
+def _dumps(attrs: Mapping[str, Any]) -> str:
     return json.dumps(attrs, ensure_ascii=False, sort_keys=True, default=str) if attrs else "{}"
 
 

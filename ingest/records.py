@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,6 +87,7 @@ def plant_zone() -> ZoneInfo:
     return ZoneInfo(config.get("timezone"))
 
 
+@lru_cache(maxsize=1 << 16)  # plant records repeat their times (an operation's start on every input)
 def epoch_ms(value: datetime | None) -> int | None:
     """Milliseconds since the epoch; a naive time is taken as plant local time."""
     if value is None:
