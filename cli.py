@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from zhuisu.errors import BadInput, ZhuisuError
 from zhuisu.graph.neo4j.cli import app as neo4j_app
+from zhuisu.nlp.cli import app as nlp_app
 
 app = typer.Typer(
     help="追溯 zhuisu — 制造业知识图谱追溯 knowledge-graph traceability for manufacturing plants.",
@@ -27,6 +28,7 @@ app = typer.Typer(
 samples_app = typer.Typer(help="示例工厂 sample plants", no_args_is_help=True)
 app.add_typer(samples_app, name="samples")
 app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(nlp_app, name="nlp")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -78,6 +80,7 @@ def ingest(
         str | None, typer.Option("--format", "-f", help="adapter: csv, epcis-json, epcis-xml, b2mml")
     ] = None,
     mapping: Annotated[Path | None, typer.Option(help="列映射文件 TOML mapping for foreign exports")] = None,
+    nlp: Annotated[bool, typer.Option("--nlp/--no-nlp", help="抽取维修记录 read new maintenance notes")] = True,
     db: DbOption = None,
 ) -> None:
     """导入数据 ingest a folder of tables, EPCIS or B2MML documents; each file commits atomically."""
@@ -87,6 +90,7 @@ def ingest(
     store = Store(db)
     options = {"mapping": mapping} if mapping else {}
     totals = {"batches": 0, "skipped": 0, "nodes": 0, "edges": 0}
+    first = store.last_batch() + 1
     with _progress() as bar:
         task = bar.add_task("导入 ingest", total=None)
         try:
@@ -105,6 +109,13 @@ def ingest(
         f"已导入 ingested {totals['batches']} 批 batches ({totals['skipped']} 已存在 unchanged): "
         f"+{totals['nodes']} 节点 nodes, +{totals['edges']} 关系 edges → {store.url}"
     )
+    if nlp and totals["batches"] > totals["skipped"]:
+        from zhuisu.nlp.enrich import enrich
+
+        result = store.ingest(enrich(store, since_batch=first - 1))
+        if result.edges_added:
+            out.print(f"维修记录抽取 maintenance notes read: +{result.nodes_added} 节点 nodes, "
+                      f"+{result.edges_added} 关系 edges")
 
 
 def _progress() -> Progress:

@@ -67,8 +67,9 @@ class TraceNode:
 
     ``received``: forward, how much of the root reached this node, in the root's uom (a share of
     the root, with ``uom`` None, where the root's quantity is unknown); backward, how much of this
-    lot, unit or supplier went into the root, in its own uom (None for operations or where the
-    quantities do not determine it).
+    lot, unit or supplier went into the root, in its own uom. None for operations (backward), where
+    the quantities do not determine it, and on or past a rework loop (a cycle in the material flow).
+    The kinds filter may leave out the root; the amounts are computed before it applies.
     """
 
     uid: str
@@ -148,7 +149,7 @@ class Trace:
     edges: tuple[TraceEdge, ...]
     steps: tuple[Step, ...]
     ms: float = 0.0
-    _by_uid: dict[str, TraceNode] = field(default_factory=dict, repr=False, compare=False)
+    _by_uid: dict[str, TraceNode] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_uid.update((n.uid, n) for n in self.nodes)
@@ -159,7 +160,10 @@ class Trace:
 
     def step(self, operation: str) -> Step:
         """The step of this operation uid (KeyError if the trace did not reach it)."""
-        return next(s for s in self.steps if s.operation == operation)
+        found = next((s for s in self.steps if s.operation == operation), None)
+        if found is None:
+            raise KeyError(operation)
+        return found
 
     @property
     def uids(self) -> set[str]:

@@ -16,7 +16,7 @@ from zhuisu.graph.paths import k_paths, shortest_path
 from zhuisu.graph.results import Trace
 from zhuisu.graph.store import Store
 from zhuisu.graph.trace import trace
-from zhuisu.ingest.records import Batch, Edge, epoch_ms, plant_zone
+from zhuisu.ingest.records import Batch, Edge, Node, epoch_ms, plant_zone
 from zhuisu.ontology import load
 
 from .test_engine import SGTIN, at, dairy, motor
@@ -121,6 +121,22 @@ def test_edges_without_quantity_split_the_remainder(tmp_path: Path) -> None:
     unknown = trace(engine, "lot:Q", direction="forward")  # no quantity anywhere: shares of the root
     assert received(unknown) == {"lot:Q": 1, "op:Q": 0.5, "op:R": 0.5}
     assert {n.uom for n in unknown.nodes} == {None}
+
+
+def test_rework_loop_is_traced_but_leaves_amounts_undetermined(engine: Engine) -> None:
+    store = engine.store
+    store.ingest(Batch(source="test:rework", nodes=[Node("op:RW-1", attrs={"step": "返工"})], edges=[
+        Edge("unit:SN-003", "consumedBy", "op:RW-1", time=at(3), quantity=1, uom="ea"),
+        Edge("op:RW-1", "produces", "unit:SN-003", time=at(3), quantity=1, uom="ea"),
+    ]))
+    engine.refresh()
+    forward = trace(engine, "lot:CG-001", direction="forward")
+    assert {"op:RW-1", "customer:C-2"} <= forward.uids
+    assert forward.node("unit:RT-3").received == 2  # upstream of the loop
+    assert forward.node("unit:SN-003").received is None and forward.node("customer:C-2").received is None
+    assert forward.node("customer:C-1").received == 4  # other branches keep their amounts
+    backward = trace(engine, "unit:SN-003")
+    assert "op:RW-1" in backward.uids and backward.node("lot:CG-001").level == 4
 
 
 def test_depth_limit(engine: Engine) -> None:

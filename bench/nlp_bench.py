@@ -1,0 +1,64 @@
+"""Throughput of the full NLP pipeline on 50-character notes, one process, one thread.
+
+    python bench/nlp_bench.py [--notes 5000] [--rules-only]
+
+Notes are the gold notes cut or padded to 50 characters; the pipeline (model included) is warmed up first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+GOLD = Path(__file__).resolve().parents[1] / "tests" / "data" / "nlp" / "gold.jsonl"
+
+
+def notes(n: int) -> list[str]:
+    texts = [json.loads(line)["text"] for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = []
+    i = 0
+    while len(out) < n:
+        t = texts[i % len(texts)]
+        while len(t) < 50:
+            t += "，" + texts[(i + 7) % len(texts)]
+        out.append(t[:50])
+        i += 1
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="zhuisu NLP throughput")
+    parser.add_argument("--notes", type=int, default=5000)
+    parser.add_argument("--rules-only", action="store_true")
+    args = parser.parse_args()
+    from zhuisu.nlp.events import extract_many
+    from zhuisu.nlp.pipeline import build_pipeline
+
+    nlp = build_pipeline(model=not args.rules_only)
+    texts = notes(args.notes)
+    extract_many(texts[:200], nlp=nlp)  # warm-up: jieba dictionary, model
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    events = extract_many(texts, nlp=nlp)
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    mentions = sum(len(e.mentions) for e in events)
+    print(f"pipeline: {' → '.join(nlp.pipe_names)}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    print(f"{len(texts)} notes × 50 chars: {wall:.2f}s wall, {cpu:.2f}s CPU → "
+          f"{len(texts) / wall:,.0f} notes/s (wall), {len(texts) / cpu:,.0f} notes/s per CPU-second; "
+          f"{mentions / len(texts):.1f} mentions/note")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The BDCI 2022 fault-extraction layout: events → ``spo_list`` records, and its triple and span scores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from zhuisu.nlp.evaluate import PRF
+from zhuisu.nlp.events import MaintenanceEvent
+
+RELATIONS = ("部件故障", "性能故障", "组成", "检测工具")
+
+
+def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
+    """The event's relations in BDCI form (end-exclusive offsets)."""
+    out = []
+    seen = set()
+    for rel in event.relations:
+        h, t = event.mentions[rel.head], event.mentions[rel.tail]
+        if rel.label == "has-fault" and not t.negated:
+            name = "性能故障" if h.label == "Attribute" else "部件故障"
+        elif rel.label == "part-of" and h.label == "Component":
+            name = "组成"
+        elif rel.label == "detected-with":
+            h, t, name = t, h, "检测工具"
+        else:
+            continue
+        key = (h.start, h.end, t.start, t.end, name)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append({"h": {"name": h.text, "pos": [h.start, h.end]}, "t": {"name": t.text, "pos": [t.start, t.end]},
+                    "relation": name})
+    return out
+
+
+def to_record(id: Any, event: MaintenanceEvent) -> dict[str, Any]:
+    return {"ID": id, "text": event.text, "spo_list": to_spo(event)}
+
+
+def score(gold: Iterable[dict[str, Any]], predicted: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """部件故障 triple P/R/F1 (exact spans), all-relation triples, and span P/R/F1 of components and fault states."""
+    triples, all_triples, comps, faults = PRF(), PRF(), PRF(), PRF()
+    for g, p in zip(gold, predicted, strict=True):
+        gt = _triples(g, "部件故障")
+        pt = _triples(p, "部件故障")
+        triples.add(pt, gt)
+        all_triples.add(_triples(p, None), _triples(g, None))
+        comps.add({x[0] for x in pt}, {x[0] for x in gt})
+        faults.add({x[1] for x in pt}, {x[1] for x in gt})
+    return {"部件故障 triples": triples.as_dict(), "all triples": all_triples.as_dict(),
+            "component spans": comps.as_dict(), "fault-state spans": faults.as_dict()}
+
+
+def _triples(rec: dict[str, Any], relation: str | None) -> set[tuple[tuple[int, int], tuple[int, int], str]]:
+    return {(tuple(s["h"]["pos"]), tuple(s["t"]["pos"]), s["relation"]) for s in rec.get("spo_list", [])
+            if relation is None or s["relation"] == relation}  # type: ignore[misc]

@@ -1,0 +1,237 @@
+"""Pipeline components, registered under versioned names with what they require and assign."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from zhuisu.nlp import lexicon as lexmod
+from zhuisu.nlp.patterns import scan
+from zhuisu.nlp.relations import assemble
+from zhuisu.nlp.tokenizer import MATCHES
+
+SCORED = ("Equipment", "Component", "Symptom", "Attribute", "Cause", "Action", "SparePart", "FaultCode",
+          "Parameter", "Tool")
+NEGATION_CUES = ("未发现", "未见", "没有", "无明显", "未", "无", "没", "不见", "并无", "排除")
+UNCERTAIN_CUES = ("怀疑", "可能", "疑似", "估计", "初步判断", "初判", "大概", "或许", "不排除", "待查", "待确认",
+                  "不确定", "?", "？")
+UNCERTAIN_AFTER = ("待查", "待确认", "?", "？")
+
+INFO = "zhuisu.info"  # doc.user_data: (start_char, end_char) → (concept, source, negated, uncertain)
+RULES = "zhuisu.rules"  # doc.user_data: rule matches as (start token, end token, label, concept, source)
+NER = "zhuisu.ner"  # doc.user_data: model spans as (start token, end token, label)
+
+
+def _info(span: Span) -> tuple[str, str, bool, bool]:
+    return span.doc.user_data.get(INFO, {}).get((span.start_char, span.end_char), ("", "", False, False))
+
+
+for _i, _name in enumerate(("concept", "source", "negated", "uncertain")):
+    if not Span.has_extension(_name):
+        Span.set_extension(_name, getter=lambda span, i=_i: _info(span)[i])
+if not Doc.has_extension("relations"):
+    Doc.set_extension("relations", default=[])  # (head ent index, tail ent index, label)
+
+Tri = tuple[int, int, str]
+_NONE = ("", "", False, False)
+
+
+def _lexicon(nlp: Language) -> lexmod.Lexicon:
+    return getattr(nlp.tokenizer, "lexicon", None) or lexmod.base()
+
+
+def _set_ents(doc: Doc, spans: list[tuple[int, int, str, str, str]]) -> None:
+    ents = [Span(doc, s, e, label=label) for s, e, label, _c, _src in spans]
+    doc.ents = ents
+    doc.user_data[INFO] = {(ent.start_char, ent.end_char): (c, src, False, False)
+                           for ent, (_s, _e, _l, c, src) in zip(ents, spans, strict=True)}
+
+
+class EntityRuler:
+    """Rule entities (lexicon, store master data, regex) into ``doc.ents``; the matches stay in user_data."""
+
+    def __init__(self, nlp: Language) -> None:
+        self.nlp = nlp
+
+    def __call__(self, doc: Doc) -> Doc:
+        matches = doc.user_data.get(MATCHES)
+        if matches is None:  # a Doc built by hand or by another tokenizer
+            from zhuisu.nlp.normalize import fold
+
+            matches = [(m.start, m.end, m.label, m.concept, m.source)
+                       for m in scan(fold(doc.text), _lexicon(self.nlp))]
+        rules = []
+        for start, end, label, concept, source in matches:
+            span = doc.char_span(start, end, alignment_mode="expand")
+            if span is not None:
+                rules.append((span.start, span.end, label, concept, source))
+        rules = _non_overlapping(rules)
+        doc.user_data[RULES] = rules
+        _set_ents(doc, rules)
+        return doc
+
+
+class BioDecoder:
+    """Entities from the trained tagger's BIO tags, merged with the rule entities.
+
+    Rule entities from the store, regexes and multi-character lexicon terms win; the model fills the gaps
+    with components and fault states the dictionary has never seen, and joins adjacent terms into one
+    name where it reads them as one ("油缸" + "密封" → "油缸密封").
+    """
+
+    def __init__(self, nlp: Language, tagger: str = "ner_tagger") -> None:
+        self.nlp = nlp
+        self.tagger = tagger
+
+    def __call__(self, doc: Doc) -> Doc:
+        predicted = list(_bio_spans([t.tag_ for t in doc]))
+        doc.user_data[NER] = predicted
+        rules = doc.user_data.get(RULES)
+        if rules is None:
+            rules = [(e.start, e.end, e.label_, e._.concept, e._.source) for e in doc.ents]
+        _set_ents(doc, _merge(doc, rules, predicted))
+        return doc
+
+
+def _bio_spans(tags: list[str]) -> Iterable[Tri]:
+    start, label = None, ""
+    for i, tag in enumerate(tags):
+        if tag.startswith("B-") or (tag.startswith("I-") and (start is None or tag[2:] != label)):
+            if start is not None:
+                yield start, i, label
+            start, label = i, tag[2:]
+        elif not tag.startswith("I-"):
+            if start is not None:
+                yield start, i, label
+            start, label = None, ""
+    if start is not None:
+        yield start, len(tags), label
+
+
+_MERGEABLE = ("Component", "Attribute", "Symptom")
+_MODEL_LABELS = ("Component", "Symptom", "Attribute", "Cause", "Action", "Tool", "Equipment")
+
+
+def _strong(rule: tuple[int, int, str, str, str], doc: Doc) -> bool:
+    s, e, _label, _c, source = rule
+    return source in ("store", "regex") or (source == "lexicon" and doc[s:e].end_char - doc[s].idx >= 2)
+
+
+def _covers(span: Tri, rules: list[tuple[int, int, str, str, str]]) -> bool:
+    """A model span that exactly spans two or more adjacent rule terms."""
+    s, e, label = span
+    inside = [r for r in rules if s <= r[0] and r[1] <= e]
+    if len(inside) < 2 or inside[0][0] != s or inside[-1][1] != e or label not in _MERGEABLE:
+        return False
+    if any(r[2] not in _MERGEABLE for r in inside):
+        return False
+    return sum(r[1] - r[0] for r in inside) == e - s
+
+
+@cache
+def _not_entities() -> frozenset[str]:
+    path = lexmod.LEXICON_DIR / "not_entities.txt"
+    return frozenset(w for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")
+                     for w in line.split())
+
+
+def _merge(doc: Doc, rules: list[tuple[int, int, str, str, str]], predicted: list[Tri]
+           ) -> list[tuple[int, int, str, str, str]]:
+    stop = _not_entities()
+    predicted = [p for p in predicted if p[2] in _MODEL_LABELS and len(text := doc[p[0] : p[1]].text.strip()) >= 2
+                 and text not in stop]
+    merged = [(s, e, label, "", "model") for s, e, label in predicted if _covers((s, e, label), rules)]
+    inside = {r for m in merged for r in rules if m[0] <= r[0] and r[1] <= m[1]}
+    chosen = [*merged, *(r for r in rules if r not in inside and _strong(r, doc))]
+    taken = bytearray(len(doc) + 1)
+    for s, e, *_ in chosen:
+        taken[s:e] = b"\x01" * (e - s)
+    for s, e, label in predicted:
+        if not any(taken[s:e]):
+            chosen.append((s, e, label, "", "model"))
+            taken[s:e] = b"\x01" * (e - s)
+    for r in rules:  # weak rule spans (one-character states) only where the model said nothing
+        if r not in inside and not any(taken[r[0] : r[1]]):
+            chosen.append(r)
+            taken[r[0] : r[1]] = b"\x01" * (r[1] - r[0])
+    return sorted(chosen)
+
+
+def _non_overlapping(spans: list[tuple[int, int, str, str, str]]) -> list[tuple[int, int, str, str, str]]:
+    out, taken = [], set()
+    for sp in sorted(spans, key=lambda x: (x[0] - x[1], x[0])):
+        if not taken.intersection(range(sp[0], sp[1])):
+            out.append(sp)
+            taken.update(range(sp[0], sp[1]))
+    return sorted(out)
+
+
+class Qualifiers:
+    """Negation ("未发现异常") and uncertainty ("怀疑", "可能", "待查") of symptoms, causes and components."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        info = doc.user_data.setdefault(INFO, {})
+        for ent in doc.ents:
+            if ent.label_ not in ("Symptom", "Cause", "Component", "Attribute"):
+                continue
+            clause_start = _clause_start(text, ent.start_char)
+            before = text[clause_start : ent.start_char]
+            negated = False
+            if ent.label_ in ("Symptom", "Cause"):
+                tail = before[-4:]
+                negated = any(tail.endswith(c) or (c in tail and len(c) >= 2) for c in NEGATION_CUES) and \
+                    not any(tail.endswith(x) for x in ("无法", "未能"))
+            after = text[ent.end_char : ent.end_char + 4]
+            uncertain = any(c in before for c in UNCERTAIN_CUES) or any(after.startswith(c) or after[2:].startswith(c)
+                                                                       for c in UNCERTAIN_AFTER)
+            key = (ent.start_char, ent.end_char)
+            concept, source, _n, _u = info.get(key, ("", "", False, False))
+            info[key] = (concept, source, negated, uncertain)
+        return doc
+
+
+def _clause_start(text: str, pos: int) -> int:
+    best = 0
+    for mark in ",，。;；!！\n":
+        i = text.rfind(mark, 0, pos)
+        if i + 1 > best:
+            best = i + 1
+    return best
+
+
+class Relations:
+    """Typed relations between the entities of a note: has-fault, part-of, caused-by, action-on,
+    replaced-part, detected-with (rules over clause structure and cue words)."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        info = doc.user_data.get(INFO, {})
+        doc._.relations = assemble(doc.text, [(e.start_char, e.end_char, e.label_,
+                                               info.get((e.start_char, e.end_char), _NONE)[2]) for e in doc.ents])
+        return doc
+
+
+@Language.factory("zhuisu_entity_ruler_v1", requires=["doc.text"], assigns=["doc.ents"])
+def make_entity_ruler(nlp: Language, name: str) -> EntityRuler:
+    return EntityRuler(nlp)
+
+
+@Language.factory("zhuisu_bio_decoder_v1", requires=["token.tag", "doc.ents"], assigns=["doc.ents"],
+                  default_config={"tagger": "ner_tagger"})
+def make_bio_decoder(nlp: Language, name: str, tagger: str) -> BioDecoder:
+    return BioDecoder(nlp, tagger)
+
+
+@Language.factory("zhuisu_qualifiers_v1", requires=["doc.ents"], assigns=["span._.negated", "span._.uncertain"])
+def make_qualifiers(nlp: Language, name: str) -> Qualifiers:
+    return Qualifiers()
+
+
+@Language.factory("zhuisu_relations_v1", requires=["doc.ents", "span._.negated"], assigns=["doc._.relations"])
+def make_relations(nlp: Language, name: str) -> Relations:
+    return Relations()
+
+

@@ -1,0 +1,190 @@
+"""The domain dictionary: surface forms → (label, concept), built from the ontology, nlp/lexicon/*.tsv and a store.
+
+The same entries feed jieba's user dictionary, the entity ruler and concept normalisation, so a synonym
+added in one place (an ontology ``skos:altLabel``, a lexicon line, an equipment alias in the store) is
+segmented, recognised and normalised alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from zhuisu.nlp.normalize import fold
+
+if TYPE_CHECKING:
+    from zhuisu.graph.store import Store
+
+LEXICON_DIR = Path(__file__).parent / "lexicon"
+
+# lexicon file → (entity label, uid prefix of its concepts)
+FILES = {
+    "equipment_types.tsv": ("Equipment", "equipment-type"),
+    "components.tsv": ("Component", "component"),
+    "symptoms.tsv": ("Symptom", "symptom"),
+    "attributes.tsv": ("Attribute", "attribute"),
+    "causes.tsv": ("Cause", "cause"),
+    "actions.tsv": ("Action", "action"),
+    "tools.tsv": ("Tool", "tool"),
+}
+# ontology kind → entity label, for instance concepts declared in the Turtle file
+KIND_LABELS = {"Component": "Component", "Symptom": "Symptom", "Cause": "Cause", "Action": "Action",
+               "SparePart": "SparePart", "Tool": "Tool"}
+# short state words ("高", "低", "大") are symptoms only right after an attribute or component
+CONTEXTUAL_MAX = 1
+_PRIORITY = {"Equipment": 6, "SparePart": 5, "Tool": 4, "Component": 3, "Cause": 3, "Symptom": 2,
+             "Attribute": 2, "Action": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One surface form of a concept."""
+
+    surface: str
+    label: str
+    concept: str  # uid of the canonical concept, e.g. ``symptom:异响`` or ``equipment:PRESS-02``
+    contextual: bool = False
+    linked: bool = False  # the concept is a node in the store
+
+
+@dataclass
+class Lexicon:
+    """Surface forms (folded, lower-cased) with their label and concept, and a longest-match lookup."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+    max_len: int = 1
+    equipment_words: list[str] = field(default_factory=list)
+    _lengths: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)  # first char → lengths
+
+    def add(self, surface: str, label: str, concept: str, *, linked: bool = False) -> None:
+        key = fold(surface).strip().lower()
+        if not key:
+            return
+        old = self.entries.get(key)
+        if old is not None and not linked and (old.linked or _PRIORITY[old.label] >= _PRIORITY[label]):
+            return
+        contextual = label == "Symptom" and len(key) <= CONTEXTUAL_MAX
+        self.entries[key] = Entry(key, label, concept, contextual, linked)
+        self._lengths[key[0]] = tuple(sorted({*self._lengths.get(key[0], ()), len(key)}, reverse=True))
+        self.max_len = max(self.max_len, len(key))
+        if label == "Equipment" and not linked:
+            self.equipment_words.append(key)
+
+    def lookup(self, surface: str) -> Entry | None:
+        """The entry for a surface form (any width, script or case)."""
+        return self.entries.get(fold(surface).strip().lower())
+
+    def longest(self, text: str, start: int) -> Entry | None:
+        """The longest entry that ``text`` (folded, lower-cased) has at ``start``."""
+        lengths = self._lengths.get(text[start])
+        if lengths is None:
+            return None
+        entries = self.entries
+        for n in lengths:
+            hit = entries.get(text[start : start + n])
+            if hit is not None:
+                return hit
+        return None
+
+    def jieba_userdict(self) -> str:
+        """The entries in jieba's user-dictionary format (``word freq tag``)."""
+        lines = []
+        for key, entry in sorted(self.entries.items()):
+            if " " not in key and not entry.contextual:
+                lines.append(f"{key} {2000 + 200 * len(key)} {entry.label[:2].lower()}")
+        return "\n".join(lines) + "\n"
+
+    def concept(self, label: str, surface: str) -> str:
+        """The canonical concept uid of a mention (its lexicon concept, or one made from its folded text)."""
+        entry = self.lookup(surface)
+        if entry is not None and entry.label == label:
+            return entry.concept
+        prefix = {"Component": "component", "Symptom": "symptom", "Attribute": "attribute", "Cause": "cause",
+                  "Action": "action", "Tool": "tool", "SparePart": "part", "Equipment": "equipment-type",
+                  "FaultCode": "fault-code", "Parameter": "parameter"}.get(label, label.lower())
+        return f"{prefix}:{fold(surface).strip()}"
+
+
+def read_tsv(path: Path) -> Iterable[tuple[str, list[str]]]:
+    """``(canonical, surfaces)`` per concept line of a lexicon file."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        canonical, _, rest = line.partition("\t")
+        surfaces = [s.strip() for s in rest.split("|") if s.strip()]
+        yield canonical.strip(), [canonical.strip(), *surfaces]
+
+
+@cache
+def base() -> Lexicon:
+    """The lexicon from the ontology and the shipped lexicon files (no store)."""
+    lex = Lexicon()
+    _from_ontology(lex)
+    for name, (label, prefix) in FILES.items():
+        for canonical, surfaces in read_tsv(LEXICON_DIR / name):
+            for surface in surfaces:
+                lex.add(surface, label, f"{prefix}:{canonical}")
+                if label == "Symptom" and len(surface) >= 2 and not surface.endswith(("报警", "报错")):
+                    lex.add(surface + "报警", label, f"{prefix}:{canonical}")  # 超温报警, 过载报警
+    lex.equipment_words.sort(key=len, reverse=True)
+    return lex
+
+
+def _from_ontology(lex: Lexicon) -> None:
+    """Instance concepts typed with a maintenance kind (``zs:异响 a zs:Symptom``) and their synonyms."""
+    from rdflib import RDF, RDFS, Literal
+    from rdflib.namespace import SKOS
+
+    from zhuisu.ontology import load
+    from zhuisu.ontology.model import ZS
+
+    onto = load()
+    for kind, label in KIND_LABELS.items():
+        prefix = onto.kinds[kind].prefix
+        for subject in onto.graph.subjects(RDF.type, ZS[kind]):
+            names = [str(o) for p in (RDFS.label, SKOS.prefLabel, SKOS.altLabel)
+                     for o in onto.graph.objects(subject, p) if isinstance(o, Literal) and o.language in ("zh", None)]
+            if names:
+                for name in names:
+                    lex.add(name, label, f"{prefix}:{names[0]}")
+
+
+def for_store(store: Store | None) -> Lexicon:
+    """The base lexicon plus master data from ``store``: equipment names, codes and aliases, spare parts, tools."""
+    if store is None:
+        return base()
+    import sqlalchemy as sa
+
+    from zhuisu.graph.schema import aliases, nodes
+
+    lex = Lexicon(dict(base().entries), base().max_len, list(base().equipment_words), dict(base()._lengths))
+    onto = store.ontology
+    equipment_kinds = [k for k in onto.kinds if onto.is_a(k, "Equipment")]
+    wanted = {**{k: "Equipment" for k in equipment_kinds}, "Component": "Component", "SparePart": "SparePart",
+              "Tool": "Tool"}
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(nodes.c.id, nodes.c.uid, nodes.c.kind, nodes.c.name, nodes.c.attrs)
+                            .where(nodes.c.kind.in_(list(wanted)))).all()
+        ids = {r.id: r for r in rows}
+        alias_rows = conn.execute(sa.select(aliases.c.alias, aliases.c.node)
+                                  .where(aliases.c.node.in_(list(ids)))).all() if ids else []
+    for row in rows:
+        label = wanted[row.kind]
+        local = row.uid.partition(":")[2]
+        for surface in (row.name, local):
+            if surface and len(fold(surface).strip()) >= 2:
+                lex.add(surface, label, row.uid, linked=True)
+        attrs = json.loads(row.attrs or "{}")
+        for extra in re.split(r"[;；,，]", str(attrs.get("aliases", ""))):
+            if len(extra.strip()) >= 2:
+                lex.add(extra, label, row.uid, linked=True)
+    for alias, node in alias_rows:
+        row = ids[node]
+        if len(alias) <= 40 and ":" not in alias:
+            lex.add(alias, wanted[row.kind], row.uid, linked=True)
+    return lex

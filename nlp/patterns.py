@@ -1,0 +1,144 @@
+"""Rule matches over folded text: numbered equipment, codes, values with units, times, and dictionary terms.
+
+``scan`` is run once per note by the tokenizer (its matches become whole tokens) and read back by the
+entity ruler; both sides see the same spans, so rule entities always align with tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from zhuisu.nlp.lexicon import Lexicon
+
+CLAUSE_BREAK = re.compile(r"[,，。;；!！?？\n]")
+_NUM_ZH = "一二三四五六七八九十两"
+UNITS = sorted(
+    """MPa kPa Pa bar psi kN N·m N.m Nm N ℃ °C 度 mm/s mm μm um cm m/s m/min m A mA V kV kW W MΩ kΩ Ω Hz kHz
+    rpm r/min L ml mL g kg t mS/cm μS/cm % 小时 个小时 h H 分钟 min 天 秒 s 转 升 公斤 千克 毫米 伏 安""".split(),
+    key=len, reverse=True,
+)
+TIME_UNITS = {"小时", "个小时", "h", "H", "分钟", "min", "天", "秒", "s"}
+_VALUE = r"(?<![A-Za-z0-9.\-])[±+\-]?\d+(?:\.\d+)?(?:\s*[~～\-]\s*\d+(?:\.\d+)?)?"
+PARAM = re.compile(_VALUE + r"\s*(?:" + "|".join(re.escape(u) for u in UNITS) + r")(?![A-Za-z])")
+CODE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,6}[-._]?\s?\d{1,6}|[A-Za-z]{1,6}-[A-Za-z]{0,3}\d{1,6})"
+                  r"(?![A-Za-z0-9.]|轴)")
+CODE_AFTER_ALARM = re.compile(r"(?:(?<=报)|(?<=代码)|(?<=故障码))\s*(?:\d{3,5}|[A-Z]{2,4})(?![A-Za-z0-9])")
+TIME = re.compile(
+    r"(?:\d{4}\s*[-/年.]\s*)?\d{1,2}\s*[-/月.]\s*\d{1,2}\s*[日号]?(?:\s*\d{1,2}[:：]\d{2})?"
+    r"|(?:大前天|前天|昨天|昨日|昨晚|今天|今日|今早|今晚|明天|上周[一二三四五六日天]?|本周[一二三四五六日天]?|周[一二三四五六日天])"
+    r"(?:夜班|白班|中班|早班|晚班|凌晨|上午|下午|晚上|早上|中午|夜里)?"
+    r"|(?:夜班|白班|中班|早班|晚班|凌晨)"
+    r"|\d{1,2}[:：]\d{2}|\d{1,2}点(?:半|\d{1,2}分)?"
+)
+SPARE_CUES = ("备件", "料号", "型号", "物料号", "备品", "更换", "换")
+ALARM_CUES = ("报警", "报", "代码", "故障码", "错误", "alarm", "err")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule match: character span, label, concept uid and where it came from."""
+
+    start: int
+    end: int
+    label: str
+    concept: str
+    source: str  # "lexicon", "store", "regex"
+
+
+@cache
+def _equipment_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    alt = "|".join(re.escape(w) for w in words) or "(?!)"
+    num = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
+    return re.compile(
+        rf"(?:{num}\s*[号#]\s*|#\s*\d{{1,3}}\s*)(?:{alt})"  # 2号压装机, 3#注塑机, #2压机, 二号压装机
+        rf"|(?:{alt})\s*[-_#]?\s*\d{{1,3}}(?![\d.])(?!\s*(?:号|#|{'|'.join(map(re.escape, UNITS))}))"  # CNC-05
+        rf"|(?:{num}|[A-Z])\s*号?\s*线(?!路|缆|圈|束|体|性|速)"  # 1号线, A线
+        , re.IGNORECASE,
+    )
+
+
+def scan(text: str, lex: Lexicon) -> list[Match]:
+    """Non-overlapping rule matches in ``text`` (folded), longest first, then by position."""
+    low = text.lower()
+    cands: list[tuple[int, int, int, Match]] = []  # (-length, rank, start, match)
+
+    def add(start: int, end: int, label: str, concept: str, source: str, rank: int) -> None:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            cands.append((-(end - start), rank, start, Match(start, end, label, concept, source)))
+
+    for m in _equipment_regex(tuple(lex.equipment_words)).finditer(text):
+        add(m.start(), m.end(), "Equipment", "", "regex", 1)
+    for m in PARAM.finditer(text):
+        add(m.start(), m.end(), "Parameter", "", "regex", 2)
+    for m in TIME.finditer(text):
+        add(m.start(), m.end(), "Time", "", "regex", 3)
+    for m in CODE.finditer(text):
+        add(m.start(), m.end(), _code_label(low, m.start(), m.group()), "", "regex", 4)
+    for m in CODE_AFTER_ALARM.finditer(text):
+        add(m.start(), m.end(), "FaultCode", "", "regex", 4)
+    i, n = 0, len(low)
+    while i < n:
+        entry = lex.longest(low, i)
+        if entry is None:
+            i += 1
+            continue
+        end = i + len(entry.surface)
+        add(i, end, entry.label, entry.concept, "store" if entry.linked else "lexicon", 0 if entry.linked else 5)
+        i += 1
+    cands.sort(key=lambda c: (c[0], c[1], c[2]))
+    taken = bytearray(n + 1)
+    chosen: list[Match] = []
+    for _, _, _, m in cands:
+        if any(taken[m.start : m.end]):
+            continue
+        chosen.append(m)
+        taken[m.start : m.end] = b"\x01" * (m.end - m.start)
+    chosen.sort(key=lambda m: m.start)
+    return _contextual(chosen, low, lex)
+
+
+def _contextual(matches: list[Match], low: str, lex: Lexicon) -> list[Match]:
+    """Drop short state words ("高", "低") not right after an attribute or component, "停机" before a duration;
+    an unnumbered equipment type right after equipment is a component of it ("冷却塔风机")."""
+    out: list[Match] = []
+    for k, m in enumerate(matches):
+        nxt = matches[k + 1] if k + 1 < len(matches) else None
+        if m.label == "Symptom" and low[m.start : m.end] in ("停机", "停线", "停车") and nxt is not None \
+                and nxt.label == "Parameter" and nxt.start - m.end <= 1:
+            continue
+        if m.label == "Equipment" and m.source == "lexicon" and out and out[-1].label == "Equipment" \
+                and out[-1].end == m.start:
+            m = Match(m.start, m.end, "Component", "component:" + m.concept.partition(":")[2], m.source)
+        if m.source == "lexicon":
+            entry = lex.entries.get(low[m.start : m.end])
+            if entry is not None and entry.contextual:
+                prev = out[-1] if out else None
+                if prev is None or prev.end != m.start or prev.label not in ("Attribute", "Component"):
+                    continue
+        out.append(m)
+    return out
+
+
+def _code_label(low: str, start: int, code: str) -> str:
+    if code.lower().startswith(("sp-", "sp_")):
+        return "SparePart"
+    before = CLAUSE_BREAK.split(low[max(0, start - 12) : start])[-1]
+    alarm = max((before.rfind(c) for c in ALARM_CUES), default=-1)
+    spare = max((before.rfind(c) for c in SPARE_CUES), default=-1)
+    return "SparePart" if spare > alarm else "FaultCode"
+
+
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of the clauses of a note (split at commas, full stops, semicolons, newlines)."""
+    spans, start = [], 0
+    for m in CLAUSE_BREAK.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return spans

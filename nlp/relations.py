@@ -1,0 +1,111 @@
+"""Relations between the mentions of one note, from clause structure and cue words.
+
+Works on plain ``(start, end, label, negated)`` tuples so it can be tested without spaCy.
+"""
+
+from __future__ import annotations
+
+import re
+
+from zhuisu.nlp.patterns import clause_spans
+
+Ent = tuple[int, int, str, bool]
+Rel = tuple[int, int, str]
+
+_OWNER_GAP = re.compile(r"^(?:的|之|上的?|内的?|侧的?|第?[0-9一二三四五六七八九十]+[号个段轴点]?的?|可能)?$")
+_CAUSE_CUE = re.compile(r"(导致|造成|引起|引发|致使|使得)")
+_TOOL_GAP = re.compile(r"^(?:用|使用|采用|经)?$")
+HEADS = ("Attribute", "Component")
+
+
+def assemble(text: str, ents: list[Ent]) -> list[Rel]:
+    """``(head, tail, relation)`` over indexes into ``ents`` (which are sorted by start)."""
+    if not ents:
+        return []
+    clauses = clause_spans(text)
+    clause_of = []
+    c = 0
+    for start, *_rest in ents:
+        while c + 1 < len(clauses) and start >= clauses[c + 1][0]:
+            c += 1
+        clause_of.append(c)
+    by_clause: dict[int, list[int]] = {}
+    for j, cl in enumerate(clause_of):
+        by_clause.setdefault(cl, []).append(j)
+    rels: list[Rel] = []
+    first_equipment = next((i for i, e in enumerate(ents) if e[2] == "Equipment"), None)
+    for i, (start, _end, label, neg) in enumerate(ents):
+        prev = ents[i - 1] if i else None
+        same = by_clause[clause_of[i]]
+        if label == "Symptom":
+            heads = [j for j in same if j < i and ents[j][2] in HEADS]
+            if not heads:
+                heads = [j for j in same if j < i and ents[j][2] == "Equipment"]
+            if heads:
+                rels.append((heads[-1], i, "has-fault"))
+            elif not any(ents[j][2] in (*HEADS, "Equipment") for j in same) and first_equipment is not None \
+                    and first_equipment < i:
+                rels.append((first_equipment, i, "has-fault"))
+        elif label in ("Component", "Equipment") and prev is not None and prev[2] in ("Equipment", "Component") \
+                and not (label == "Equipment" and prev[2] == "Component") and _OWNER_GAP.match(text[prev[1] : start]):
+            rels.append((i, i - 1, "part-of"))
+        elif label == "Action" and not neg:
+            after = [j for j in same if j > i]
+            target = next((j for j in after if ents[j][2] in ("Component", "Equipment")
+                           and not any(ents[k][2] == "Action" for k in range(i + 1, j))), None)
+            if target is None:
+                before = [j for j in range(i) if ents[j][2] in ("Component", "Equipment")]
+                comps = [j for j in before if ents[j][2] == "Component"]
+                target = comps[-1] if comps else (before[-1] if before else None)
+            if target is not None:
+                rels.append((i, target, "action-on"))
+            for j in after:
+                if ents[j][2] == "SparePart":
+                    rels.append((i, j, "replaced-part"))
+            if not after and i + 1 < len(ents) and ents[i + 1][2] == "SparePart" \
+                    and clause_of[i + 1] == clause_of[i] + 1:
+                rels.append((i, i + 1, "replaced-part"))
+        elif label == "Tool":
+            target = next((j for j in same if j > i and ents[j][2] in ("Attribute", "Component")), None)
+            if target is None:
+                target = next((j for j in reversed(same) if j < i and ents[j][2] in ("Attribute", "Component",
+                                                                                    "Equipment")), None)
+            if target is not None:
+                rels.append((target, i, "detected-with"))
+    rels.extend(_causes(text, ents, clause_of))
+    return sorted(set(rels))
+
+
+def _causes(text: str, ents: list[Ent], clause_of: list[int]) -> list[Rel]:
+    out: list[Rel] = []
+    symptoms = [i for i, e in enumerate(ents) if e[2] == "Symptom" and not e[3]]
+    if not symptoms:
+        return out
+    linked: set[int] = set()
+    for i, (_start, end, label, neg) in enumerate(ents):  # "A 导致 B": B caused by A
+        if label not in ("Symptom", "Cause") or neg:
+            continue
+        nxt = next((j for j in symptoms if j > i), None)
+        if nxt is not None and _CAUSE_CUE.search(text[end : ents[nxt][0]]) and clause_of[nxt] <= clause_of[i] + 1:
+            out.append((nxt, i, "caused-by"))
+            linked.add(i)
+    effect = symptoms[0]
+    seen_clauses = {clause_of[effect]}
+    acted = set()
+    for i, e in enumerate(ents):
+        if e[2] == "Action":
+            acted.add(clause_of[i])
+    for i, (_start, _end, label, neg) in enumerate(ents):
+        if i in linked or neg or i == effect:
+            continue
+        if label == "Cause":
+            out.append((effect, i, "caused-by"))
+        elif label == "Symptom" and clause_of[i] not in seen_clauses and i > effect:
+            seen_clauses.add(clause_of[i])
+            if any(ents[j][2] == "Action" and clause_of[j] == clause_of[i] and j < i for j in range(i)):
+                continue
+            if clause_of[i] in acted and any(ents[j][2] == "Action" and clause_of[j] < clause_of[i]
+                                             for j in range(len(ents))):
+                continue
+            out.append((effect, i, "caused-by"))
+    return out

@@ -1,0 +1,196 @@
+"""zhuisu.nlp: folding, tokenizer, components on hand-built Docs, event assembly, linking, enrichment, CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+spacy = pytest.importorskip("spacy")
+
+from spacy.tokens import Doc  # noqa: E402
+
+from zhuisu.ingest.records import Batch, Node  # noqa: E402
+from zhuisu.nlp import lexicon as lexmod  # noqa: E402
+from zhuisu.nlp.events import extract  # noqa: E402
+from zhuisu.nlp.normalize import fold  # noqa: E402
+from zhuisu.nlp.pipeline import blank, build_pipeline  # noqa: E402
+from zhuisu.nlp.relations import assemble  # noqa: E402
+
+GOLD = Path(__file__).parent / "data" / "nlp" / "gold.jsonl"
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return build_pipeline()
+
+
+@pytest.fixture
+def store(tmp_path):
+    from zhuisu.graph.store import Store
+
+    s = Store(str(tmp_path / "plant.db"))
+    s.ingest(Batch(source="test", nodes=[
+        Node("equipment:PRESS-02", "EquipmentUnit", "2号压装机", aliases=("#2压机",)),
+        Node("equipment:IMM-03", "EquipmentUnit", "3号注塑机", aliases=("3#注塑机",)),
+        Node("part:SP-0231", "SparePart", "液压泵密封圈"),
+        Node("mo:MO-1", "MaintenanceOrder", "维修单1", attrs={
+            "text": "3#注塑机液压泵异响，检查发现密封圈磨损，更换密封圈（备件号SP-0231）后试机正常，停机2.5小时",
+            "reported_at": "2023-11-05T08:00:00"}),
+        Node("mo:MO-2", "MaintenanceOrder", "维修单2", attrs={"text": "点检#2压机，未发现异常"}),
+    ]))
+    yield s
+    s.close()
+
+
+def test_fold_keeps_length_and_simplifies():
+    for text in ("2號壓裝機壓力感測器讀數漂移", "５号ＡＢＣ\u3000x\x07", "😀E60"):
+        assert len(fold(text)) == len(text)
+    assert fold("2號壓裝機") == "2号压装机"
+    assert fold("ＳＰ－０２３１") == "SP-0231"
+    assert fold("a\x07b") == "a b"
+
+
+def test_lexicon_normalises_synonyms_to_one_concept():
+    lex = lexmod.base()
+    concepts = {lex.lookup(s).concept for s in ("异响", "异常响声", "噪音大", "噪聲大")}
+    assert concepts == {"symptom:异响"}
+    assert "液压泵" in lex.jieba_userdict()
+
+
+def test_tokenizer_keeps_rule_matches_whole():
+    doc = blank()("3#注塑机液压泵异响，更换密封圈（备件号SP-0231），停机2.5小时")
+    words = [t.text for t in doc]
+    for piece in ("3#注塑机", "液压泵", "异响", "SP-0231", "2.5小时"):
+        assert piece in words
+    assert doc.text == "3#注塑机液压泵异响，更换密封圈（备件号SP-0231），停机2.5小时"
+
+
+def test_entity_ruler_on_hand_built_doc():
+    nlp = blank()
+    ruler = nlp.add_pipe("zhuisu_entity_ruler_v1")
+    doc = Doc(nlp.vocab, words=["主轴", "异响", "，", "更换", "轴承"], spaces=[False] * 5)
+    doc = ruler(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("主轴", "Component"), ("异响", "Symptom"),
+                                                     ("更换", "Action"), ("轴承", "Component")]
+    assert doc.ents[1]._.concept == "symptom:异响"
+
+
+def test_bio_decoder_merges_model_spans_with_rules():
+    nlp = blank()
+    ruler = nlp.add_pipe("zhuisu_entity_ruler_v1")
+    decoder = nlp.add_pipe("zhuisu_bio_decoder_v1")
+    words = ["张紧", "器", "卡涩", "，", "更换"]
+    doc = ruler(Doc(nlp.vocab, words=words, spaces=[False] * 5, tags=["B-Component", "I-Component", "B-Symptom",
+                                                                       "O", "O"]))
+    doc = decoder(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("张紧器", "Component"), ("卡涩", "Symptom"),
+                                                     ("更换", "Action")]
+    assert doc.ents[0]._.source == "model"
+
+
+def test_qualifiers_and_relations_components():
+    nlp = blank()
+    for name in ("zhuisu_entity_ruler_v1", "zhuisu_qualifiers_v1", "zhuisu_relations_v1"):
+        nlp.add_pipe(name)
+    doc = nlp("怀疑轴承磨损，未发现异常")
+    by_text = {e.text: e for e in doc.ents}
+    assert by_text["磨损"]._.uncertain and not by_text["磨损"]._.negated
+    assert by_text["异常"]._.negated
+    assert (0, 1, "has-fault") in doc._.relations
+
+
+def test_relation_rules_without_spacy():
+    text = "3#注塑机液压泵异响，检查发现密封圈磨损，更换密封圈"
+    ents = [(0, 5, "Equipment", False), (5, 8, "Component", False), (8, 10, "Symptom", False),
+            (15, 18, "Component", False), (18, 20, "Symptom", False), (21, 23, "Action", False),
+            (23, 26, "Component", False)]
+    rels = set(assemble(text, ents))
+    assert {(1, 0, "part-of"), (1, 2, "has-fault"), (3, 4, "has-fault"), (2, 4, "caused-by"),
+            (5, 6, "action-on")} <= rels
+
+
+def test_extract_issue_examples(nlp):
+    note = "3#注塑机液压泵异响，检查发现密封圈磨损，更换密封圈（备件号SP-0231）后试机正常，停机2.5小时"
+    event = extract(note, nlp=nlp)
+    assert [m.text for m in event.equipment] == ["3#注塑机"]
+    assert {m.text for m in event.components} >= {"液压泵", "密封圈"}
+    assert {m.concept for m in event.symptoms} >= {"symptom:异响", "symptom:磨损"}
+    assert [m.concept for m in event.spare_parts] == ["part:SP-0231"]
+    assert event.downtime_h == 2.5
+    for m in event.mentions:
+        assert event.text[m.start : m.end] == m.text
+    labels = {(event.mentions[r.head].text, event.mentions[r.tail].text, r.label) for r in event.relations}
+    assert ("液压泵", "异响", "has-fault") in labels
+    assert ("更换", "SP-0231", "replaced-part") in labels
+
+    event = extract("夜班反映主轴抓刀报警E60，复位后再次报警，交班", nlp=nlp, note_date=date(2023, 11, 4))
+    assert [m.text for m in event.fault_codes] == ["E60"]
+    assert event.times[0].start == datetime(2023, 11, 4, 20, 0)
+
+
+def test_times_negation_uncertainty_parameters(nlp):
+    event = extract("昨天夜班2号压装机油温85℃偏高，怀疑冷却器堵塞；11月3日曾清洗", nlp=nlp,
+                    note_date=datetime(2023, 11, 5, 9, 0))
+    starts = sorted(t.start for t in event.times)
+    assert starts == [datetime(2023, 11, 3, 0, 0), datetime(2023, 11, 4, 20, 0)]
+    assert any(q.value == 85 and q.unit == "℃" for q in event.parameters)
+    assert any(m.text == "堵塞" and m.uncertain for m in event.symptoms)
+    assert all(m.negated for m in extract("点检正常，未发现异常", nlp=nlp).symptoms)
+
+
+def test_linking_equipment_from_store(store):
+    nlp = build_pipeline(store)
+    for surface in ("#2压机", "2号压装机", "二号压装机", "PRESS-02", "2#压装机"):
+        event = extract(f"{surface}液压缸内泄，保压压力掉到8MPa", nlp=nlp)
+        assert [m.concept for m in event.equipment] == ["equipment:PRESS-02"], surface
+    assert extract("3号注塑机射嘴漏料", nlp=nlp).equipment[0].concept == "equipment:IMM-03"
+    assert extract("5号压装机异响", nlp=nlp).equipment[0].concept.startswith("equipment-type:")
+
+
+def test_enrich_links_orders_with_evidence(store):
+    from zhuisu.nlp.enrich import enrich
+
+    batch = enrich(store)
+    edges = {(e.src, e.rel, e.dst): e for e in batch.edges}
+    assert ("mo:MO-1", "maintains", "equipment:IMM-03") in edges
+    assert ("mo:MO-1", "usedSparePart", "part:SP-0231") in edges
+    evidence = edges[("mo:MO-1", "reportsSymptom", "symptom:异响")].attrs
+    assert evidence["surface"] == "异响" and (evidence["start"], evidence["end"]) == (8, 10)
+    assert not any(e.src == "mo:MO-2" and e.rel == "reportsSymptom" for e in batch.edges)  # negated
+    result = store.ingest(batch)
+    assert result.edges_added == len(batch.edges)
+    assert store.ingest(enrich(store)).edges_added == 0  # re-reading the notes adds nothing
+
+
+def test_gold_regression_floor(nlp):
+    from zhuisu.nlp.evaluate import read_gold, score
+    from zhuisu.nlp.events import extract_many
+
+    gold = read_gold(GOLD)
+    assert len(gold) >= 200
+    report = score(gold, [e.to_record() for e in extract_many([g["text"] for g in gold], nlp=nlp)])
+    # measured 0.784 / 0.573 when written (docs/nlp.md); the issue's bar is in the xfail test below
+    assert report.entities.f1 >= 0.76
+    assert report.relations.f1 >= 0.54
+
+
+@pytest.mark.xfail(strict=True, reason="below the issue's bar (entity F1 0.90, relation F1 0.80): docs/nlp.md")
+def test_gold_meets_issue_thresholds(nlp):
+    from zhuisu.nlp.evaluate import read_gold, score
+    from zhuisu.nlp.events import extract_many
+
+    gold = read_gold(GOLD)
+    report = score(gold, [e.to_record() for e in extract_many([g["text"] for g in gold], nlp=nlp)])
+    assert report.entities.f1 >= 0.90 and report.relations.f1 >= 0.80
+
+
+def test_gold_offsets_are_exact():
+    for line in GOLD.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        for e in rec["entities"]:
+            assert rec["text"][e["start"] : e["end"]] == e["text"]
+        for r in rec["relations"]:
+            assert 0 <= r["head"] < len(rec["entities"]) and 0 <= r["tail"] < len(rec["entities"])
