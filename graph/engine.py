@@ -27,7 +27,7 @@ _CREATES = ("produces", "supplies")  # relations whose quantity is the target's 
 _NODE_COLUMNS = (("node_kind", 0), ("_id_of_ix", -1), ("_own", 0.0), ("_own_n", 0), ("_out", 0.0),
                  ("_out_known", 0), ("_out_n", 0))
 _EDGE_COLUMNS = (("edge_id", -1), ("edge_src", 0), ("edge_dst", 0), ("edge_rel", 0), ("edge_t", np.nan),
-                 ("edge_qty", np.nan))
+                 ("edge_qty", np.nan), ("edge_uom", 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,9 @@ class Engine:
         self.edge_rel = np.zeros(0, dtype=np.uint8)
         self.edge_t = np.zeros(0, dtype=np.float64)  # epoch ms, NaN without a time
         self.edge_qty = np.zeros(0, dtype=np.float64)  # NaN without a quantity
+        self.edge_uom = np.zeros(0, dtype=np.uint16)  # index into ``uoms``; 0: none
+        self.uoms: list[str | None] = [None]
+        self._uom_code: dict[str | None, int] = {None: 0}
         self.flow_edge = np.zeros(0, dtype=np.int32)
         self._max_edge_id = 0
 
@@ -219,7 +222,7 @@ class Engine:
             rows = [r for r in rows if r[0] > self._max_edge_id]
         if not rows:
             return 0
-        ids, src_ids, dst_ids, rels, times, qtys = zip(*rows, strict=True)
+        ids, src_ids, dst_ids, rels, times, qtys, uoms = zip(*rows, strict=True)
         ids_a = np.asarray(ids, dtype=np.int64)
         src = self._indices_of(np.asarray(src_ids, dtype=np.int64))
         dst = self._indices_of(np.asarray(dst_ids, dtype=np.int64))
@@ -231,6 +234,7 @@ class Engine:
         self.edge_id[ix], self.edge_src[ix], self.edge_dst[ix], self.edge_rel[ix] = ids_a, src, dst, rel
         self.edge_t[ix] = np.asarray(times, dtype=np.float64)
         self.edge_qty[ix] = qty
+        self.edge_uom[ix] = [self._uom_code.get(u) or self._new_uom(u) for u in uoms]
         mat = self.material[rel]
         if mat.any():
             pick = np.flatnonzero(mat).tolist()
@@ -241,6 +245,11 @@ class Engine:
         self._tally(ix, +1)
         self._max_edge_id = int(ids_a.max())
         return len(rows)
+
+    def _new_uom(self, uom: str) -> int:
+        self._uom_code[uom] = len(self.uoms)
+        self.uoms.append(uom)
+        return self._uom_code[uom]
 
     def _indices_of(self, ids: Ints) -> Ints:
         """Node indices of store ids, loading nodes committed after this refresh read its nodes."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -50,8 +51,9 @@ class NodeRecord:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
-def normalise_url(url: str) -> str:
+def normalise_url(url: str | os.PathLike[str]) -> str:
     """Accept plain paths and ``postgresql://`` URLs as well as SQLAlchemy URLs."""
+    url = str(url)
     if "://" not in url:
         return f"sqlite:///{url}"
     if url.startswith(("postgresql://", "postgres://")):
@@ -62,7 +64,7 @@ def normalise_url(url: str) -> str:
 class Store:
     """The system of record; ``Store()`` opens the database named by ``ZHUISU_DB_URL``."""
 
-    def __init__(self, url: str | None = None, *, ontology: Ontology | None = None) -> None:
+    def __init__(self, url: str | os.PathLike[str] | None = None, *, ontology: Ontology | None = None) -> None:
         self.url = normalise_url(url or config.db_url())
         self.ontology = ontology or load()
         try:
@@ -176,9 +178,9 @@ class Store:
         yield from self._stream(q)
 
     def edge_rows(self, since: int = 0) -> Iterator[sa.Row[Any]]:
-        """``(id, src, dst, rel, t, qty)`` of live edges added after batch ``since``, streamed."""
+        """``(id, src, dst, rel, t, qty, uom)`` of live edges added after batch ``since``, streamed."""
         q = (
-            sa.select(edges.c.id, edges.c.src, edges.c.dst, edges.c.rel, edges.c.t, edges.c.qty)
+            sa.select(edges.c.id, edges.c.src, edges.c.dst, edges.c.rel, edges.c.t, edges.c.qty, edges.c.uom)
             .where(edges.c.batch > since, edges.c.retracted.is_(None))
             .order_by(edges.c.id)
         )
@@ -437,7 +439,8 @@ def _changes(record: _Known, kind: str, node: Node) -> dict[str, Any]:
 
 
 def _record(row: sa.Row[Any]) -> NodeRecord:
-    return NodeRecord(id=row.id, uid=row.uid, kind=row.kind, name=row.name, attrs=json.loads(row.attrs or "{}"))
+    attrs = json.loads(row.attrs) if row.attrs and row.attrs != "{}" else {}
+    return NodeRecord(id=row.id, uid=row.uid, kind=row.kind, name=row.name, attrs=attrs)
 
 
 def _dumps(attrs: Mapping[str, Any]) -> str:

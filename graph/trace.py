@@ -236,7 +236,7 @@ class _Report:
         self.step_t = dict(zip(ops.tolist(), first.tolist(), strict=True))  # inf: no time
 
     def _read_store(self, context_edges: Ints) -> None:
-        """Names and attributes of every node shown, and details of the edges whose uom or reading shows."""
+        """Names and attributes of every node shown, and the readings of the parameters measured."""
         engine, root = self.engine, self.root
         ends = np.concatenate([engine.edge_src[context_edges], engine.edge_dst[context_edges]])
         named = np.unique(np.concatenate([self.nodes_ix, ends]))
@@ -247,8 +247,7 @@ class _Report:
         around_root = np.concatenate([engine.material_edges([root], forward=False),
                                       engine.material_edges([root], forward=True)[:1]])
         measured = context_edges[engine.edge_rel[context_edges] == engine.rel_code["measured"]]
-        wanted = np.concatenate([self.edges_ix, around_root, measured])
-        self.details = engine.store.edge_details(engine.edge_id[wanted].tolist())
+        self.details = engine.store.edge_details(engine.edge_id[measured].tolist())
         self.uoms = self._uoms(around_root if self.forward else np.concatenate([self.edges_ix, around_root]))
 
     def nodes(self, amounts: Floats, *, root_known: bool) -> tuple[TraceNode, ...]:
@@ -285,10 +284,11 @@ class _Report:
         level = np.array([self.levels[n] for n in near], dtype=np.int64)
         e = e[np.lexsort((engine.edge_id[e], engine.edge_dst[e], engine.edge_src[e], level))]
         columns = (engine.edge_src[e], engine.edge_dst[e], engine.edge_rel[e], engine.edge_t[e],
-                   engine.edge_qty[e], engine.edge_id[e])
+                   engine.edge_qty[e], engine.edge_uom[e])
+        uoms = engine.uoms
         return tuple(
-            TraceEdge(uids[s], uids[d], rel_names[r], time_of(t), None if q != q else q, self.details[i].uom)
-            for s, d, r, t, q, i in zip(*(c.tolist() for c in columns), strict=True)
+            TraceEdge(uids[s], uids[d], rel_names[r], time_of(t), None if q != q else q, uoms[u])
+            for s, d, r, t, q, u in zip(*(c.tolist() for c in columns), strict=True)
         )
 
     def steps(self) -> tuple[Step, ...]:
@@ -361,9 +361,9 @@ class _Report:
         engine = self.engine
         into: dict[int, str] = {}
         out_of: dict[int, str] = {}
-        columns = (engine.edge_src, engine.edge_dst, engine.edge_rel, engine.edge_id)
-        for s, d, r, i in zip(*(c[edges].tolist() for c in columns), strict=True):
-            uom = self.details[i].uom
+        columns = (engine.edge_src, engine.edge_dst, engine.edge_rel, engine.edge_uom)
+        for s, d, r, u in zip(*(c[edges].tolist() for c in columns), strict=True):
+            uom = engine.uoms[u]
             if uom:
                 if self.rel_names[r] in _CREATES:
                     into.setdefault(d, uom)

@@ -320,7 +320,7 @@ def test_random_dag_matches_networkx(tmp_path: Path, seed: int) -> None:
     onto = load()
     g = nx.MultiDiGraph()
     g.add_nodes_from(engine.uid(i) for i in range(engine.num_nodes))
-    for _, src, dst, rel, t, qty in store.edge_rows():
+    for _, src, dst, rel, t, qty, _ in store.edge_rows():
         if onto.relations[rel].material:
             g.add_edge(engine.uid(engine.index_of_id(src)), engine.uid(engine.index_of_id(dst)), t=t, qty=qty,
                        rel=rel)
