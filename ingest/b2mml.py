@@ -28,7 +28,6 @@ from typing import Any
 
 from lxml import etree
 
-import zhuisu
 from zhuisu.errors import BadInput, ZhuisuError
 from zhuisu.ingest.b2mml_model import (
     CONSUMED,
@@ -45,7 +44,7 @@ from zhuisu.ingest.records import Batch, Edge, Node
 V0401 = "http://www.wbf.org/xml/B2MML-V0401"
 V0700 = "http://www.mesa.org/xml/B2MML"
 VERSIONS = {V0401: "V0401", V0700: "V0700"}
-SCHEMAS = Path(zhuisu.__file__).resolve().parent.parent / "shared" / "standards" / "b2mml"
+SCHEMAS = Path(__file__).with_name("schemas") / "b2mml"  # shipped copies: see schemas/b2mml/NOTICE.md
 _XSD = "http://www.w3.org/2001/XMLSchema"
 
 
@@ -100,7 +99,7 @@ def schema(version: str) -> etree.XMLSchema:
 
 def _missing(where: Path) -> ZhuisuError:
     return ZhuisuError(f"B2MML 模式文件缺失 schema files not found at {where}; the b2mml adapter validates "
-                       "against the XSDs in shared/standards/b2mml")
+                       "against the XSDs in zhuisu/ingest/schemas/b2mml; reinstall zhuisu")
 
 
 def _validate(path: Path, tree: etree._ElementTree, version: str) -> None:

@@ -294,3 +294,14 @@ def test_reingest_changes_nothing(store: Store) -> None:
     before = store.counts()
     ingest(store, *paths)
     assert store.counts() == before and before["batches"] == len(paths)
+
+
+def test_shipped_schemas_are_unchanged_copies() -> None:
+    """The XSDs shipped in the package are byte-identical to the standards in shared/."""
+    from zhuisu.ingest.b2mml import SCHEMAS
+
+    shared = SHARED / "standards" / "b2mml"
+    shipped = sorted(SCHEMAS.glob("*/*.xsd"))
+    assert len(shipped) > 40
+    for xsd in shipped:
+        assert xsd.read_bytes() == (shared / xsd.parent.name / xsd.name).read_bytes(), xsd.name

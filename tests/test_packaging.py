@@ -41,6 +41,10 @@ def test_wheel_holds_code_and_data(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("zhuisu-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ["zhuisu/cli.py", "zhuisu/ontology/zhuisu.ttl", "zhuisu/graph/store.py",
-                     "zhuisu/samples/data/motor/truth.json", "zhuisu/samples/data/motor/lots.csv"]:
+                     "zhuisu/samples/data/motor/truth.json", "zhuisu/samples/data/motor/lots.csv",
+                     "zhuisu/ingest/schemas/epcis/EPCIS-JSON-Schema.json",
+                     "zhuisu/ingest/schemas/b2mml/V0700-Schema/AllSchemas.xsd",
+                     "zhuisu/ingest/schemas/b2mml/V0401-Schema/B2MML-V0401-Material.xsd",
+                     "zhuisu/nlp/model/config.cfg", "zhuisu/nlp/lexicon/symptoms.tsv"]:
         assert required in names, required
     assert not any(n.startswith("zhuisu/tests/") for n in names)
