@@ -11,7 +11,7 @@ from spacy.tokens import Doc, Span
 from zhuisu.nlp import lexicon as lexmod
 from zhuisu.nlp.patterns import scan
 from zhuisu.nlp.relations import assemble
-from zhuisu.nlp.tokenizer import MATCHES
+from zhuisu.nlp.tokenizer import MATCHES, doc_text
 
 SCORED = ("Equipment", "Component", "Symptom", "Attribute", "Cause", "Action", "SparePart", "FaultCode",
           "Parameter", "Tool")
@@ -87,12 +87,13 @@ class BioDecoder:
         self.tagger = tagger
 
     def __call__(self, doc: Doc) -> Doc:
-        predicted = list(_bio_spans([t.tag_ for t in doc]))
+        tokens = [(t.text, t.tag_) for t in doc]  # one pass over the tokens: Token objects are not free
+        predicted = list(_bio_spans([tag for _w, tag in tokens]))
         doc.user_data[NER] = predicted
         rules = doc.user_data.get(RULES)
         if rules is None:
             rules = [(e.start, e.end, e.label_, e._.concept, e._.source) for e in doc.ents]
-        _set_ents(doc, _merge(doc, rules, predicted))
+        _set_ents(doc, _merge([w for w, _t in tokens], rules, predicted))
         return doc
 
 
@@ -115,20 +116,66 @@ _MERGEABLE = ("Component", "Attribute", "Symptom")
 _MODEL_LABELS = ("Component", "Symptom", "Attribute", "Cause", "Action", "Tool", "Equipment")
 
 
-def _strong(rule: tuple[int, int, str, str, str], doc: Doc) -> bool:
+def _strong(rule: tuple[int, int, str, str, str], words: list[str]) -> bool:
     s, e, _label, _c, source = rule
-    return source in ("store", "regex") or (source == "lexicon" and doc[s:e].end_char - doc[s].idx >= 2)
+    return source in ("store", "regex") or (source == "lexicon" and sum(len(w) for w in words[s:e]) >= 2)
 
 
-def _covers(span: Tri, rules: list[tuple[int, int, str, str, str]]) -> bool:
-    """A model span that exactly spans two or more adjacent rule terms."""
+def _is_punct(word: str) -> bool:
+    return not any(ch.isalnum() for ch in word)
+
+
+def _covers(words: list[str], span: Tri, rules: list[tuple[int, int, str, str, str]]) -> bool:
+    """A model span the model reads as one name over rule terms: adjacent terms joined (油缸 + 密封 → 油缸密封)
+    or a component extended by words the dictionary lacks (位移 + 传感器, 编码器 + 线).
+
+    The joined terms must fit the span's label: a component may hold components (and attribute or
+    equipment words used as modifiers, 模温 + 机); a symptom only symptoms (电流 + 偏大 stays an attribute and
+    its state); an attribute only attributes. A rule term cut by the span's edge vetoes it.
+    """
     s, e, label = span
+    if label not in _MERGEABLE:
+        return False
     inside = [r for r in rules if s <= r[0] and r[1] <= e]
-    if len(inside) < 2 or inside[0][0] != s or inside[-1][1] != e or label not in _MERGEABLE:
+    if any(r[0] < e and s < r[1] and not (s <= r[0] and r[1] <= e) for r in rules):
         return False
-    if any(r[2] not in _MERGEABLE for r in inside):
+    if not inside or (len(inside) == 1 and inside[0][0] == s and inside[0][1] == e):
         return False
-    return sum(r[1] - r[0] for r in inside) == e - s
+    allowed = _JOINABLE[label]
+    if any(r[2] not in allowed or (r[2] == "Equipment" and r[4] != "lexicon") for r in inside):
+        return False
+    covered = {i for r in inside for i in range(r[0], r[1])}
+    extra = [i for i in range(s, e) if i not in covered]
+    if not extra:
+        return label == "Component" or inside[-1][2] == label
+    # a name extended by words the dictionary lacks: only a component, by a short modifier before it
+    # (位移 + 传感器, 回 + 水泵) or a one-character head after it (编码器 + 线, 碟簧 + 组)
+    if label != "Component" or inside[-1][2] != "Component":
+        return False
+    stop = _not_entities()
+    added = [words[i] for i in extra]
+    if any(not _is_cjk(w) or w in stop or w in _VERBISH for w in added):
+        return False
+    before = [i for i in extra if i < inside[0][0]]
+    after = [i for i in extra if i >= inside[-1][1]]
+    if len(before) + len(after) != len(extra) or (after and before):
+        return False
+    if after:
+        return len(after) == 1 and added[-1] in _PART_HEADS
+    return len(before) == 1 and len(added[0]) <= 2
+
+
+def _is_cjk(word: str) -> bool:
+    return all("\u4e00" <= ch <= "\u9fff" for ch in word)
+
+
+_PART_HEADS = frozenset("线条组卡板块座套片芯头盘杆管环轮架盖罩")
+_VERBISH = frozenset(("插拔", "拆", "拆下", "换", "装", "安装", "拆卸", "测", "测得", "用", "把", "将", "被", "对",
+                      "给", "和", "与", "及", "的", "有", "无", "在", "至", "到", "从", "报", "第"))
+
+
+_JOINABLE = {"Component": ("Component", "Attribute", "Equipment"), "Symptom": ("Symptom",),
+             "Attribute": ("Attribute",)}
 
 
 @cache
@@ -138,15 +185,16 @@ def _not_entities() -> frozenset[str]:
                      for w in line.split())
 
 
-def _merge(doc: Doc, rules: list[tuple[int, int, str, str, str]], predicted: list[Tri]
+def _merge(words: list[str], rules: list[tuple[int, int, str, str, str]], predicted: list[Tri]
            ) -> list[tuple[int, int, str, str, str]]:
+    """Rule and model entities over the tokens ``words``, without overlaps."""
     stop = _not_entities()
-    predicted = [p for p in predicted if p[2] in _MODEL_LABELS and len(text := doc[p[0] : p[1]].text.strip()) >= 2
-                 and text not in stop]
-    merged = [(s, e, label, "", "model") for s, e, label in predicted if _covers((s, e, label), rules)]
+    predicted = [p for p in (_trim(words, q, stop) for q in predicted) if p[2] in _MODEL_LABELS
+                 and len(text := "".join(words[p[0] : p[1]]).strip()) >= 2 and text not in stop]
+    merged = [(s, e, label, "", "model") for s, e, label in predicted if _covers(words, (s, e, label), rules)]
     inside = {r for m in merged for r in rules if m[0] <= r[0] and r[1] <= m[1]}
-    chosen = [*merged, *(r for r in rules if r not in inside and _strong(r, doc))]
-    taken = bytearray(len(doc) + 1)
+    chosen = [*merged, *(r for r in rules if r not in inside and _strong(r, words))]
+    taken = bytearray(len(words) + 1)
     for s, e, *_ in chosen:
         taken[s:e] = b"\x01" * (e - s)
     for s, e, label in predicted:
@@ -158,6 +206,16 @@ def _merge(doc: Doc, rules: list[tuple[int, int, str, str, str]], predicted: lis
             chosen.append(r)
             taken[r[0] : r[1]] = b"\x01" * (r[1] - r[0])
     return sorted(chosen)
+
+
+def _trim(words: list[str], span: Tri, stop: frozenset[str]) -> Tri:
+    """A model span without the filler words at its edges (磨损严重 → 磨损, 后解除 → 解除)."""
+    s, e, label = span
+    while e - s > 1 and (words[e - 1] in stop or _is_punct(words[e - 1])):
+        e -= 1
+    while e - s > 1 and (words[s] in stop or _is_punct(words[s])):
+        s += 1
+    return s, e, label
 
 
 def _non_overlapping(spans: list[tuple[int, int, str, str, str]]) -> list[tuple[int, int, str, str, str]]:
@@ -173,7 +231,7 @@ class Qualifiers:
     """Negation ("未发现异常") and uncertainty ("怀疑", "可能", "待查") of symptoms, causes and components."""
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         info = doc.user_data.setdefault(INFO, {})
         for ent in doc.ents:
             if ent.label_ not in ("Symptom", "Cause", "Component", "Attribute"):
@@ -209,7 +267,7 @@ class Relations:
 
     def __call__(self, doc: Doc) -> Doc:
         info = doc.user_data.get(INFO, {})
-        doc._.relations = assemble(doc.text, [(e.start_char, e.end_char, e.label_,
+        doc._.relations = assemble(doc_text(doc), [(e.start_char, e.end_char, e.label_,
                                                info.get((e.start_char, e.end_char), _NONE)[2]) for e in doc.ents])
         return doc
 

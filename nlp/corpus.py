@@ -96,6 +96,8 @@ def template_note(rng: random.Random, vocab: dict[str, list[str]]) -> _Note:
         note.add(rng.choice(_LINK))
         note.add(_symptom(rng, vocab), "Symptom")
     elif form < 0.75:
+        if rng.random() < 0.3:  # the owner of an attribute is its own mention: 液压油 + 温度, 主轴 + 转速
+            note.add(_component(rng, vocab), "Component")
         note.add(rng.choice(vocab["Attribute"]), "Attribute")
         if rng.random() < 0.3:
             note.add(f"{rng.randint(1, 300)}{rng.choice(('℃', 'MPa', 'A', 'V', 'mm', 'bar', 'rpm'))}", "Parameter")
@@ -108,9 +110,18 @@ def template_note(rng: random.Random, vocab: dict[str, list[str]]) -> _Note:
         note.add(rng.choice(("E", "AL", "ALM", "Er.", "F")) + str(rng.randint(1, 9999)), "FaultCode")
     if rng.random() < 0.6:
         note.add(rng.choice(("，", "，检查发现", "，原因是", "，拆检发现", "，怀疑", "，可能是", "，")))
-        if rng.random() < 0.3:
+        r = rng.random()
+        if r < 0.3:
             note.add(rng.choice(vocab["Cause"]), "Cause")
+        elif r < 0.45:
+            note.add(rng.choice(vocab["Attribute"]), "Attribute")
+            note.add(rng.choice(vocab["State"]), "Symptom")
         else:
+            note.add(_component(rng, vocab), "Component")
+            note.add(rng.choice(_LINK[:6]))
+            note.add(_symptom(rng, vocab), "Symptom")
+        if rng.random() < 0.25:  # a third fault clause
+            note.add(rng.choice(("，", "，导致", "，同时", "，进一步检查")))
             note.add(_component(rng, vocab), "Component")
             note.add(_symptom(rng, vocab), "Symptom")
     if rng.random() < 0.15:
@@ -118,7 +129,7 @@ def template_note(rng: random.Random, vocab: dict[str, list[str]]) -> _Note:
         note.add(rng.choice(vocab["Tool"]), "Tool")
         note.add("测量")
     if rng.random() < 0.75:
-        note.add(rng.choice(("，", "，已", "，立即", "，", "，重新", "，及时")))
+        note.add(rng.choice(("，", "，已", "，立即", "，", "，及时", "后")))
         note.add(rng.choice(vocab["Action"]), "Action")
         if rng.random() < 0.8:
             note.add(_component(rng, vocab), "Component")

@@ -185,7 +185,10 @@ def from_doc(doc: Doc, *, note_date: Any = None, nlp: Language | None = None, fu
 
     lex = getattr(getattr(nlp, "tokenizer", None), "lexicon", None) or lexmod.base()
     linker = _linker(lex)
-    event = MaintenanceEvent(text=full_text if full_text is not None else doc.text, truncated=truncated)
+    from zhuisu.nlp.tokenizer import doc_text
+
+    text = doc_text(doc)
+    event = MaintenanceEvent(text=full_text if full_text is not None else text, truncated=truncated)
     index: dict[int, int] = {}
     info = doc.user_data.get(INFO, {})
     for i, ent in enumerate(doc.ents):
@@ -198,7 +201,7 @@ def from_doc(doc: Doc, *, note_date: Any = None, nlp: Language | None = None, fu
         elif label in ("SparePart", "FaultCode"):
             concept = concept or lex.concept(label, fold(ent.text).replace(" ", "").upper())
         index[i] = len(event.mentions)
-        event.mentions.append(Mention(label, doc.text[start:end], start, end, concept, negated, uncertain, source))
+        event.mentions.append(Mention(label, text[start:end], start, end, concept, negated, uncertain, source))
     for h, t, label in doc._.relations:
         event.relations.append(Relation(index[h], index[t], label))
     _attribute_states(event, lex)

@@ -131,8 +131,28 @@ def base() -> Lexicon:
                 lex.add(surface, label, f"{prefix}:{canonical}")
                 if label == "Symptom" and len(surface) >= 2 and not surface.endswith(("报警", "报错")):
                     lex.add(surface + "报警", label, f"{prefix}:{canonical}")  # 超温报警, 过载报警
+    _compound_attributes(lex)
     lex.equipment_words.sort(key=len, reverse=True)
     return lex
+
+
+def _compound_attributes(lex: Lexicon) -> None:
+    """Modifier + measured quantity (排气温度, 锁模力, 输出电流) as attributes of their own, unless listed already."""
+    fields: dict[str, list[str]] = {}
+    for line in (LEXICON_DIR / "attribute_modifiers.txt").read_text(encoding="utf-8").splitlines():
+        name, sep, words = line.partition(":")
+        if sep and not line.startswith("#"):
+            fields[name.strip()] = words.split()
+    for modifier in fields.get("modifiers", []):
+        for head in fields.get("heads", []):
+            word = modifier + head
+            if fold(word).lower() not in lex.entries:
+                lex.add(word, "Attribute", f"attribute:{word}")
+    # a device named after what it measures or switches is a component: 压力 + 开关, 液位 + 控制器
+    for quantity, _surfaces in read_tsv(LEXICON_DIR / "attributes.tsv"):
+        for device in fields.get("devices", []):
+            if fold(quantity + device).lower() not in lex.entries:
+                lex.add(quantity + device, "Component", f"component:{quantity}{device}")
 
 
 def _from_ontology(lex: Lexicon) -> None:

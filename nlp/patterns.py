@@ -115,6 +115,9 @@ def _contextual(matches: list[Match], low: str, lex: Lexicon) -> list[Match]:
         if m.label == "Equipment" and m.source == "lexicon" and out and out[-1].label == "Equipment" \
                 and out[-1].end == m.start:
             m = Match(m.start, m.end, "Component", "component:" + m.concept.partition(":")[2], m.source)
+        if m.label == "Action" and m.source == "lexicon" and low[max(0, m.start - 2) : m.start] == "重新" \
+                and (not out or out[-1].end <= m.start - 2):
+            m = Match(m.start - 2, m.end, m.label, m.concept, m.source)  # 重新校准, 重新插紧: one action
         if m.source == "lexicon":
             entry = lex.entries.get(low[m.start : m.end])
             if entry is not None and entry.contextual:

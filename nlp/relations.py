@@ -15,6 +15,7 @@ Rel = tuple[int, int, str]
 _OWNER_GAP = re.compile(r"^(?:的|之|上的?|内的?|侧的?|第?[0-9一二三四五六七八九十]+[号个段轴点]?的?|可能)?$")
 _CAUSE_CUE = re.compile(r"(导致|造成|引起|引发|致使|使得)")
 _TOOL_GAP = re.compile(r"^(?:用|使用|采用|经)?$")
+_MEDIUM = re.compile(r"(?:油|液|水|剂|媒|空气)$")  # 液压油, 冷却液, 冷媒: working media are nobody's part
 HEADS = ("Attribute", "Component")
 
 
@@ -44,10 +45,11 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
             if heads:
                 rels.append((heads[-1], i, "has-fault"))
             elif not any(ents[j][2] in (*HEADS, "Equipment") for j in same) and first_equipment is not None \
-                    and first_equipment < i:
+                    and first_equipment < i and neg:  # 点检6号注塑机，未发现异常
                 rels.append((first_equipment, i, "has-fault"))
         elif label in ("Component", "Equipment") and prev is not None and prev[2] in ("Equipment", "Component") \
-                and not (label == "Equipment" and prev[2] == "Component") and _OWNER_GAP.match(text[prev[1] : start]):
+                and not (label == "Equipment" and prev[2] == "Component") and _OWNER_GAP.match(text[prev[1] : start]) \
+                and not _MEDIUM.search(text[start:_end]):
             rels.append((i, i - 1, "part-of"))
         elif label == "Action" and not neg:
             after = [j for j in same if j > i]
@@ -62,14 +64,18 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
             for j in after:
                 if ents[j][2] == "SparePart":
                     rels.append((i, j, "replaced-part"))
-            if not after and i + 1 < len(ents) and ents[i + 1][2] == "SparePart" \
-                    and clause_of[i + 1] == clause_of[i] + 1:
-                rels.append((i, i + 1, "replaced-part"))
+            nxt = by_clause.get(clause_of[i] + 1, [])
+            if nxt and all(ents[j][2] == "SparePart" for j in nxt) and not any(ents[j][2] == "SparePart"
+                                                                                for j in after):
+                rels.extend((i, j, "replaced-part") for j in nxt)  # 更换油分芯，备件SP-1107
         elif label == "Tool":
             target = next((j for j in same if j > i and ents[j][2] in ("Attribute", "Component")), None)
             if target is None:
                 target = next((j for j in reversed(same) if j < i and ents[j][2] in ("Attribute", "Component",
                                                                                     "Equipment")), None)
+            if target is None:  # 主轴振动大，测振仪测得7.1mm/s: what the previous clause reported on
+                target = next((j for j in reversed(by_clause.get(clause_of[i] - 1, []))
+                               if ents[j][2] in ("Attribute", "Component")), None)
             if target is not None:
                 rels.append((target, i, "detected-with"))
     rels.extend(_causes(text, ents, clause_of))

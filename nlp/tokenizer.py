@@ -21,6 +21,7 @@ from zhuisu.nlp.normalize import fold
 from zhuisu.nlp.patterns import Match, scan
 
 MATCHES = "zhuisu.matches"  # doc.user_data key: the rule matches the tokenizer found
+TEXT = "zhuisu.text"  # doc.user_data key: the note's text (spaCy's Doc.text joins every token on each call)
 _jieba_cache: dict[int, Any] = {}
 
 
@@ -70,6 +71,7 @@ class ZhuisuTokenizer:
             if norm != token.lower_:
                 token.norm_ = norm
         doc.user_data[MATCHES] = [(m.start, m.end, m.label, m.concept, m.source) for m in matches]
+        doc.user_data[TEXT] = text
         return doc
 
     def to_bytes(self, **_: Any) -> bytes:
@@ -83,6 +85,12 @@ class ZhuisuTokenizer:
 
     def from_disk(self, _path: Any, **_: Any) -> ZhuisuTokenizer:
         return self
+
+
+def doc_text(doc: Doc) -> str:
+    """The Doc's text, from the tokenizer when it saved it (cheap), else joined from the tokens."""
+    text = doc.user_data.get(TEXT)
+    return text if isinstance(text, str) else doc.text
 
 
 @registry.tokenizers("zhuisu.jieba_tokenizer.v1")
