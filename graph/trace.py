@@ -13,10 +13,11 @@ import numpy.typing as npt
 
 from zhuisu.errors import BadInput
 from zhuisu.graph.engine import Engine, Floats, Ints, no_cycle_collection
+from zhuisu.graph.reach import DIRECTIONS, walk
+from zhuisu.graph.reach import amounts as reach_amounts
 from zhuisu.graph.results import Inspection, Parameter, Ref, Step, Trace, TraceEdge, TraceNode
 from zhuisu.ingest.records import epoch_ms, from_epoch_ms
 
-DIRECTIONS = ("backward", "forward")
 _ITEMS = ("MaterialLot", "SerialUnit", "LogisticUnit")  # get their material and inspections attached
 _CREATES = ("produces", "supplies")  # the relations that say what a node's own amount and uom are
 _STEP_ROLES = {"performedOn": "equipment", "performedBy": "operators", "duringShift": "shifts",
@@ -50,11 +51,13 @@ def trace(
     shown_kinds = engine.kind_codes(kinds) if kinds is not None else None
     root = engine.index(ref)
     lo, hi = epoch_ms(since), epoch_ms(until)
-    levels, edges = _walk(engine, root, forward=forward, depth=depth,
-                          lo=-np.inf if lo is None else lo, hi=np.inf if hi is None else hi)
-    nodes = np.fromiter(levels, dtype=np.int64, count=len(levels))
-    nodes.sort()
-    amounts, root_total = _amounts(engine, root, nodes, edges, forward=forward)
+    walked = walk(engine, root, forward=forward, depth=depth,
+                  lo=-np.inf if lo is None else lo, hi=np.inf if hi is None else hi)
+    amounts, root_total = reach_amounts(engine, walked, forward=forward)
+    edges = walked.edges
+    levels = dict(zip(walked.nodes.tolist(), walked.levels.tolist(), strict=True))
+    order = np.argsort(walked.nodes)  # the report lists nodes by level, then by index
+    nodes, amounts = walked.nodes[order], amounts[order]
     if shown_kinds is not None:
         shown = shown_kinds[engine.node_kind[nodes]]
         nodes, amounts = nodes[shown], amounts[shown]
@@ -67,106 +70,6 @@ def trace(
         until=from_epoch_ms(hi), nodes=reached, edges=followed, steps=steps,
         ms=(time.perf_counter() - started) * 1000,
     )
-
-
-def _walk(engine: Engine, root: int, *, forward: bool, depth: int | None, lo: float, hi: float,
-          ) -> tuple[dict[int, int], Ints]:
-    """Breadth-first levels of the reached nodes, and the edges followed among them.
-
-    One rustworkx call per reached node gathers its edges; the time window, the next frontier and
-    the depth cut are array operations per level.
-    """
-    levels = {root: 0}
-    frontier = [root]
-    kept: list[Ints] = []
-    ends_of = engine.edge_dst if forward else engine.edge_src
-    windowed = lo > -np.inf or hi < np.inf
-    level = 0
-    while frontier:
-        edges = engine.material_edges(frontier, forward=forward)
-        if windowed:
-            t = engine.edge_t[edges]
-            edges = edges[np.isnan(t) | ((t >= lo) & (t <= hi))]
-        ends = ends_of[edges].tolist()
-        if depth is not None and level >= depth:
-            # the last level adds only edges among reached nodes, so the edges are the induced subgraph
-            kept.append(edges[np.fromiter((e in levels for e in ends), dtype=bool, count=len(ends))])
-            break
-        kept.append(edges)
-        level += 1
-        frontier = [n for n in dict.fromkeys(ends) if n not in levels]
-        levels.update(dict.fromkeys(frontier, level))
-    return levels, np.concatenate(kept)
-
-
-def _totals(engine: Engine, nodes: Ints) -> Floats:
-    """Each node's own amount: what was produced or supplied into it, else what left it; NaN if unknown."""
-    own = engine.own(nodes)
-    out, known, _ = engine.outflow(nodes)
-    # more consumed than produced is a data error; the larger figure keeps every share at most 1
-    return np.where(np.isnan(own), np.where(known > 0, out, np.nan), np.maximum(own, out))
-
-
-def _shares(engine: Engine, edges: Ints) -> Floats:
-    """The share of its source's amount that each material edge carries.
-
-    Edges with a quantity carry it over the source's total; edges without one split the rest
-    equally; a source whose total is unknown splits equally over all its edges.
-    """
-    src = engine.edge_src[edges]
-    out, known, count = engine.outflow(src)
-    total = _totals(engine, src)
-    qty = engine.edge_qty[edges]
-    rest = np.maximum(np.nan_to_num(total) - out, 0.0) / np.maximum(count - known, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(np.isnan(qty), rest, qty) / total
-    return np.where(total > 0, share, 1.0 / np.maximum(count, 1))
-
-
-def _amounts(engine: Engine, root: int, nodes: Ints, edges: Ints, *, forward: bool) -> tuple[Floats, float]:
-    """Per node: forward, how much of the root it received; backward, how much of it went into the root.
-
-    Also returns the root's total (NaN when unknown: forward amounts are then shares of the root).
-    """
-    weight = _shares(engine, edges)
-    total = _totals(engine, nodes)
-    src = np.searchsorted(nodes, engine.edge_src[edges])
-    dst = np.searchsorted(nodes, engine.edge_dst[edges])
-    start = int(np.searchsorted(nodes, root))
-    root_total = float(total[start])
-    if forward:
-        amount = root_total if np.isfinite(root_total) else 1.0
-        return _propagate(src, dst, weight, len(nodes), start, amount), root_total
-    return _propagate(dst, src, weight, len(nodes), start, 1.0) * total, root_total
-
-
-def _propagate(parent: Ints, child: Ints, weight: Floats, n: int, start: int, amount: float) -> Floats:
-    """Push ``amount`` from ``start`` along parent→child edges, one topological generation at a time.
-
-    Nodes on a cycle (a rework loop) and below it get NaN; edges back into the start are dropped,
-    since what returns to the root is not more of it.
-    """
-    keep = child != start
-    parent, child, weight = parent[keep], child[keep], weight[keep]
-    order = np.argsort(parent, kind="stable")
-    parent, child, weight = parent[order], child[order], weight[order]
-    bounds = np.searchsorted(parent, np.arange(n + 1))
-    value = np.zeros(n)
-    value[start] = amount
-    pending = np.bincount(child, minlength=n)
-    done = np.zeros(n, dtype=bool)
-    ready = np.flatnonzero(pending == 0)
-    while ready.size:
-        done[ready] = True
-        counts = bounds[ready + 1] - bounds[ready]
-        idx = np.arange(counts.sum()) + np.repeat(bounds[ready] - (np.cumsum(counts) - counts), counts)
-        to = child[idx]
-        value += np.bincount(to, weights=value[parent[idx]] * weight[idx], minlength=n)
-        pending -= np.bincount(to, minlength=n)
-        touched = np.unique(to)
-        ready = touched[pending[touched] == 0]
-    value[~done] = np.nan
-    return value
 
 
 class _Groups:
