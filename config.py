@@ -40,6 +40,43 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("neo4j_password", "", "Neo4j password."),
     Setting("neo4j_database", "neo4j", "Neo4j database name."),
     Setting("pg_url", "postgresql+psycopg://postgres@127.0.0.1:5432/test", "PostgreSQL URL used by tests."),
+    Setting("api_host", "127.0.0.1", "Address `zhuisu serve` listens on; 0.0.0.0 opens it to the plant network."),
+    Setting("api_port", "8000", "Port `zhuisu serve` listens on."),
+    Setting(
+        "api_keys_required_for_reads",
+        "0",
+        "1 makes every read endpoint of the API need a key with the read scope; writes always need a key.",
+    ),
+    Setting(
+        "cors_origins",
+        "",
+        "Comma-separated origins that browsers may call the API from (CORS), e.g. https://mes.example.com; "
+        "* allows any; empty allows none.",
+    ),
+    Setting("api_max_body_mb", "64", "Largest request body the API accepts (ingest, uploads, EPCIS capture), MiB."),
+    Setting("api_page_rows", "50000", "Most rows one page of a trace, search or EPCIS query may hold."),
+    Setting(
+        "sql_mappings",
+        "",
+        "Comma-separated SQL pull mapping files that `zhuisu serve` runs (docs/api.md, Connectors).",
+    ),
+    Setting(
+        "mqtt_url",
+        "",
+        "MQTT broker that `zhuisu serve` subscribes to for equipment alarms and telemetry, "
+        "e.g. mqtt://127.0.0.1:1883; empty: none.",
+    ),
+    Setting(
+        "mqtt_topic_prefix",
+        "zhuisu",
+        "First level of the MQTT topics: PREFIX/{site}/{equipment}/alarm (or /telemetry).",
+    ),
+    Setting(
+        "mqtt_client_id",
+        "",
+        "MQTT client id; a fixed one makes the broker keep QoS 1 messages for zhuisu while it is down.",
+    ),
+    Setting("mqtt_test_url", "mqtt://127.0.0.1:1883", "MQTT broker used by tests."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -310,7 +310,7 @@ class _Writer:
                 new_rows.append(self._row(node_id, node.uid, kind, node.name, node.attrs))
             else:
                 node_id = record.id
-                if record.uid != node.uid:  # known under another uid: keep this one as an alias
+                if record.uid != node.uid and node.uid not in existing:  # first seen under another uid: alias it
                     new_aliases.setdefault(node.uid, node_id)
                 change = _changes(record, kind, node)
                 if change:

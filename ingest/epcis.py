@@ -33,6 +33,8 @@ _CBV_WEB = {"bizstep": "BizStep", "disp": "Disp", "btt": "BTT", "sdt": "SDT", "e
 _MDA = re.compile(r"^\{?urn:epcglobal:cbv:mda[:#]?\}?(.+)$")
 _GTIN = re.compile(r"/01/(\d{14})/(?:21|10)/")
 _NI = re.compile(r"^ni:///sha-256;([0-9a-fA-F]{64})")
+# Master-data attribute naming the zhuisu uid an identifier stands for (written by graph/epcis_export.py).
+ZS_UID = "https://w3id.org/zhuisu/ontology#uid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +195,8 @@ def _map(out: _Builder, e: Event, eid: str, corrects: list[str]) -> None:
     key, tok, t = edge_key(eid), token(eid), e.event_time
     attrs = _attrs(e, eid, corrects)
     if e.type == TRANSFORMATION:
-        op = f"op:epcis:xform:{token(e.transformation_id)}" if e.transformation_id else f"op:epcis:{tok}"
+        op = out.declared.get(e.transformation_id or "") or (
+            f"op:epcis:xform:{token(e.transformation_id)}" if e.transformation_id else f"op:epcis:{tok}")
         out.node(Node(op, "Operation", attrs=attrs))
         for item, qty, uom in out.flow(e.inputs, e.input_quantities, "input", tok, key):
             out.edge(Edge(item, "consumedBy", op, t, qty, uom, key))
@@ -275,6 +278,7 @@ class _Builder:
         self.edges: dict[tuple[str, str, str, str], Edge] = {}
         self.retracted: list[str] = []
         self.seen: dict[tuple[str, str], str] = {}  # (role, identifier as written) → uid, its nodes added
+        self.declared: dict[str, str] = {}  # identifier → uid, as master data declares (ZS_UID)
 
     def batch(self) -> Batch:
         return Batch(self.source, list(self.nodes.values()), list(self.edges.values()), self.retracted)
@@ -310,7 +314,10 @@ class _Builder:
         uid = self.seen.get((prefix, raw))
         if uid is None:
             gid = gs1.parse(raw)
-            if gid is None or (only is not None and gid.kind != only):
+            uid = self.declared.get(raw.strip())
+            if uid is not None:  # a zhuisu export's identifier: the node it names, GS1 key kept as alias
+                self.node(Node(uid, aliases=(gid.digital_link,) if gid and gid.digital_link else ()))
+            elif gid is None or (only is not None and gid.kind != only):
                 uid = f"{prefix}:{raw.strip()}"
                 self.node(Node(uid, kind))
             else:
@@ -358,6 +365,9 @@ class _Builder:
 
     def master(self, element: MasterData) -> None:
         attrs = _short_keys(element.attrs)
+        if isinstance(attrs.get(ZS_UID), str):
+            self.declared[element.id.strip()] = attrs[ZS_UID]
+            return
         name = attrs.pop("name", None)
         if element.type.endswith(("ReadPoint", "BusinessLocation")):
             uid = self.location(element.id)

@@ -53,6 +53,18 @@ def read(path: Path, **options: Any) -> Iterator[Batch]:
         raise BadInput(f"无法读取 cannot read the file: {exc.strerror}", where=name) from None
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
         raise BadInput(f"JSON 格式错误 malformed JSON: {exc}", where=name) from None
+    yield read_document(doc, name)
+
+
+def read_document(doc: Any, name: str) -> Batch:
+    """The batch of an already parsed document (or single event); ``name`` labels its errors and source."""
+    events, master = parse(doc, name)
+    return epcis.to_batch(f"epcis:{name}", [event for _raw, event in events], master)
+
+
+def parse(doc: Any, name: str) -> tuple[list[tuple[dict[str, Any], epcis.Event]], list[epcis.MasterData]]:
+    """A parsed document's events, checked against the EPCIS 2.0 JSON schema, each as written (CBV URNs made
+    bare, in place) and as a model; and the master data of its header and results."""
     raw_events = _event_list(doc)
     _accept_cbv_urns(raw_events)
     _validate(doc, raw_events, name)
@@ -60,10 +72,10 @@ def read(path: Path, **options: Any) -> Iterator[Batch]:
     events = []
     for i, raw in enumerate(raw_events):
         try:
-            events.append(_event(raw, context.extend(raw.get("@context"))))
+            events.append((raw, _event(raw, context.extend(raw.get("@context")))))
         except ValueError as exc:
             raise BadInput(f"{_label(raw_events, i)}: {exc}", where=name) from None
-    yield epcis.to_batch(f"epcis:{name}", events, _master(doc, context))
+    return events, _master(doc, context)
 
 
 def _event_list(doc: Any) -> list[Any]:

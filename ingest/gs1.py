@@ -1,10 +1,10 @@
-"""GS1 identifiers (EPC URNs and Digital Link URIs) → zhuisu uids and canonical Digital Link aliases."""
+"""GS1 identifiers (EPC URNs and Digital Link URIs) ↔ zhuisu uids and canonical Digital Link aliases."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 DL_BASE = "https://id.gs1.org"
 
@@ -111,3 +111,53 @@ def _from_digital_link(uri: str) -> Gs1Id | None:
     if ai in {"414", "417"}:
         return gln(value, qvalue or "0" if qualifier == "254" else "0")
     return Gs1Id(f"unit:{uri}", "SerialUnit", None)
+
+
+# ── the reverse direction: uid → GS1 identifier (for exports) ───────────────────
+_GS1_UID = re.compile(
+    r"^(?:unit:(?P<sgtin>\d{14})\.(?P<serial>.+)|lot:(?P<lgtin>\d{14})\.(?P<lot>.+)|material:(?P<gtin>\d{14})"
+    r"|lu:(?P<sscc>\d{18})|location:(?P<gln>\d{13})(?:\.(?P<ext>.+))?)$"
+)
+
+
+def digital_link(uid: str) -> str | None:
+    """The canonical Digital Link of a uid that :func:`parse` gives for a GS1 key, or None for any other uid.
+
+    Serials and lot numbers are percent-encoded where the Digital Link syntax needs it, so that
+    ``parse(digital_link(uid)).uid == uid`` always holds.
+    """
+    match = _GS1_UID.match(uid)
+    if match is None:
+        return None
+    part = match.groupdict()
+    if part["sgtin"]:
+        dl = f"{DL_BASE}/01/{part['sgtin']}/21/{_dl_value(part['serial'])}"
+    elif part["lgtin"]:
+        dl = f"{DL_BASE}/01/{part['lgtin']}/10/{_dl_value(part['lot'])}"
+    elif part["gtin"]:
+        dl = f"{DL_BASE}/01/{part['gtin']}"
+    elif part["sscc"]:
+        dl = f"{DL_BASE}/00/{part['sscc']}"
+    else:
+        dl = f"{DL_BASE}/414/{part['gln']}" + (f"/254/{_dl_value(part['ext'])}" if part["ext"] else "")
+    found = parse(dl)
+    return dl if found is not None and found.uid == uid else None
+
+
+def epc(uid: str) -> str | None:
+    """The GS1 identifier that :func:`parse` reads back as ``uid``: its Digital Link, or for GS1 keys without
+    a trade-item form here (GRAI, GIAI… kept as ``unit:<identifier>``) the identifier itself; else None."""
+    dl = digital_link(uid)
+    if dl is not None:
+        return dl
+    if uid.startswith("unit:"):
+        written = uid.removeprefix("unit:")
+        found = parse(written)
+        if found is not None and found.uid == uid:
+            return written
+    return None
+
+
+def _dl_value(text: str) -> str:
+    # Everything but the unreserved characters: '/', '?', '#' and '%' would change what the path means.
+    return quote(text, safe="-._~!$&'()*+,;=:@")

@@ -7,7 +7,7 @@ import csv
 import difflib
 import tomllib
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -273,7 +273,7 @@ def load(path: Path, folder: Path, tables: Mapping[str, Table]) -> dict[str, Tab
 
 def _table_map(table: Table, spec: Any, path: Path, folder: Path) -> TableMap:
     where = f"{path.name} [tables.{table.name}]"
-    spec = _dict(spec, where)
+    spec = toml_table(spec, where)
     for key in spec:
         if key not in _TABLE_KEYS:
             raise BadInput(f"未知的键 unknown key {key!r}{closest(key, _TABLE_KEYS)}; known: "
@@ -285,17 +285,17 @@ def _table_map(table: Table, spec: Any, path: Path, folder: Path) -> TableMap:
     if file is None:
         raise BadInput(f"文件不存在 no export file {name!r} in {folder} or next to the mapping file",
                        where=where)
-    columns = {c: _column(c, s, table, where) for c, s in _dict(spec.get("columns", {}), where).items()}
+    columns = {c: column(c, s, table.columns, where) for c, s in toml_table(spec.get("columns", {}), where).items()}
     missing = [c for c in table.required if c not in columns]
     if missing:
         raise BadInput(f"缺少必填列 the mapping gives no source for required column {', '.join(missing)}",
                        where=f"{where}.columns")
-    values = _dict(spec.get("values", {}), where)
+    values = toml_table(spec.get("values", {}), where)
     for canonical, translation in values.items():
         if canonical not in columns:
             raise BadInput(f"未映射的列 values given for {canonical!r}, which [columns] does not map",
                            where=where)
-        values[canonical] = {str(k): str(v) for k, v in _dict(translation, where).items()}
+        values[canonical] = {str(k): str(v) for k, v in toml_table(translation, where).items()}
     header = spec.get("header", 1)
     if not isinstance(header, int) or header < 1:
         raise BadInput(f"header 应为正整数 header is the header's line number (1, 2, …), not {header!r}",
@@ -305,21 +305,23 @@ def _table_map(table: Table, spec: Any, path: Path, folder: Path) -> TableMap:
                     values=values)
 
 
-def _column(canonical: str, source: Any, table: Table, where: str) -> Column:
-    if canonical not in table.columns:
-        raise BadInput(f"未知的列 unknown column {canonical!r}{closest(canonical, table.columns)}; "
-                       f"{table.name} has {', '.join(table.columns)}", where=f"{where}.columns")
+def column(canonical: str, source: Any, known: Sequence[str], where: str) -> Column:
+    """A mapping entry for canonical column ``canonical``: a source column name, ``{column, format}`` or ``{value}``."""
+    if canonical not in known:
+        raise BadInput(f"未知的列 unknown column {canonical!r}{closest(canonical, known)}; known: {', '.join(known)}",
+                       where=f"{where}.columns")
     if isinstance(source, str):
         return Column(column=source)
     if isinstance(source, dict) and set(source) in ({"column"}, {"column", "format"}):
         return Column(column=str(source["column"]), format=source.get("format"))
     if isinstance(source, dict) and set(source) == {"value"}:
         return Column(value=str(source["value"]))
-    raise BadInput(f'映射格式错误 column {canonical}: give an export column name, {{column = "…", format = '
+    raise BadInput(f'映射格式错误 column {canonical}: give a source column name, {{column = "…", format = '
                    f'"%Y/%m/%d"}} or {{value = "…"}}, not {source!r}', where=f"{where}.columns")
 
 
-def _dict(value: Any, where: str) -> dict[str, Any]:
+def toml_table(value: Any, where: str) -> dict[str, Any]:
+    """``value`` as a TOML table, or a clear error naming ``where``."""
     if not isinstance(value, dict):
         raise BadInput(f"映射格式错误 expected a TOML table, not {value!r}", where=where)
     return dict(value)

@@ -5,7 +5,7 @@ from whole columns, never by looking at one row's fields in Python where a colum
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -165,7 +165,7 @@ _ALIAS_SPLIT = re.compile(r"[;；]")
 def read(path: Path, *, mapping: Path | None = None, **_: Any) -> Iterator[Batch]:
     """Batches of a folder of canonical tables (or of exports through a mapping), one per file, in the
     documented table order."""
-    seen = _Seen()
+    seen = Seen()
     for source in sources(path, BY_NAME, mapping):
         for data, lines in chunks(source):
             nodes, edges = _records(_Frame(source, data, lines), seen)
@@ -309,7 +309,7 @@ def _number(text: str) -> float:
 
 
 @dataclass(slots=True)
-class _Seen:
+class Seen:
     """What earlier tables of the folder said that later ones need (operation and shipment times, limits)."""
 
     started: dict[str, datetime] = field(default_factory=dict)
@@ -319,7 +319,7 @@ class _Seen:
     readings: dict[tuple[str, str], int] = field(default_factory=dict)  # (operation, parameter) → readings
 
 
-def _records(frame: _Frame, seen: _Seen) -> tuple[list[Node], list[Edge]]:
+def _records(frame: _Frame, seen: Seen) -> tuple[list[Node], list[Edge]]:
     frame.require()
     hook = _HOOKS.get(frame.table.name)
     if hook is not None:
@@ -381,34 +381,34 @@ def _lookup(values: dict[str, Any], keys: np.ndarray) -> np.ndarray:
     return np.asarray([values.get(k) for k in keys], dtype=object)
 
 
-def _parameters(frame: _Frame, seen: _Seen) -> None:
+def _parameters(frame: _Frame, seen: Seen) -> None:
     lsl, usl = (np.asarray(frame.floats(c), dtype=float) for c in ("lsl", "usl"))  # None → NaN
     seen.limits.update(zip(frame.uids("parameter_id"), zip(lsl, usl, strict=True), strict=True))
 
 
-def _operations(frame: _Frame, seen: _Seen) -> None:
+def _operations(frame: _Frame, seen: Seen) -> None:
     uids, started, ended = frame.uids("operation_id"), frame.times("started_at"), frame.times("ended_at")
     seen.started.update(zip(uids, started, strict=True))
     seen.ended.update(zip(uids, np.where(pd.notna(ended), ended, started), strict=True))
 
 
-def _shipments(frame: _Frame, seen: _Seen) -> None:
+def _shipments(frame: _Frame, seen: Seen) -> None:
     seen.shipped.update(zip(frame.uids("shipment_id"), frame.times("shipped_at"), strict=True))
 
 
-def _consumption(frame: _Frame, seen: _Seen) -> None:
+def _consumption(frame: _Frame, seen: Seen) -> None:
     frame.derived[_TIME] = _lookup(seen.started, frame.uids("operation_id"))
 
 
-def _production(frame: _Frame, seen: _Seen) -> None:
+def _production(frame: _Frame, seen: Seen) -> None:
     frame.derived[_TIME] = _lookup(seen.ended, frame.uids("operation_id"))
 
 
-def _shipment_items(frame: _Frame, seen: _Seen) -> None:
+def _shipment_items(frame: _Frame, seen: Seen) -> None:
     frame.derived[_TIME] = _lookup(seen.shipped, frame.uids("shipment_id"))
 
 
-def _measurements(frame: _Frame, seen: _Seen) -> None:
+def _measurements(frame: _Frame, seen: Seen) -> None:
     """Readings keyed by parameter (and reading number when repeated), flagged against known limits."""
     operations, parameters = frame.uids("operation_id"), frame.uids("parameter_id")
     measured = frame.times("measured_at")
@@ -436,7 +436,7 @@ def _measurements(frame: _Frame, seen: _Seen) -> None:
     frame.derived["_attrs"] = np.asarray(attrs, dtype=object)
 
 
-def _inspections(frame: _Frame, seen: _Seen) -> None:
+def _inspections(frame: _Frame, seen: Seen) -> None:
     """A failed inspection with a defect code found that Defect, named by ``defect_name``."""
     codes = frame.uids("defect_code")
     found = codes.copy()
@@ -446,12 +446,21 @@ def _inspections(frame: _Frame, seen: _Seen) -> None:
     frame.extra += [Node(c, "Defect", name) for c, name in zip(codes, names, strict=True) if c and name]
 
 
-def _complaints(frame: _Frame, seen: _Seen) -> None:
+def _complaints(frame: _Frame, seen: Seen) -> None:
     frame.derived[_DEFECT] = frame.uids("defect_code")
 
 
-_HOOKS: dict[str, Callable[[_Frame, _Seen], None]] = {
+_HOOKS: dict[str, Callable[[_Frame, Seen], None]] = {
     "parameters": _parameters, "operations": _operations, "shipments": _shipments,
     "consumption": _consumption, "production": _production, "shipment_items": _shipment_items,
     "measurements": _measurements, "inspections": _inspections, "complaints": _complaints,
 }
+
+
+def frame_records(name: str, data: pd.DataFrame, *, source: str, lines: Sequence[Any] | None = None,
+                  seen: Seen | None = None) -> tuple[list[Node], list[Edge]]:
+    """The nodes and edges of a frame of canonical columns (stripped strings, empty for none) that did not come
+    from a file (SQL rows, API notes); errors name ``source`` and the row's line."""
+    numbers = np.asarray(list(lines) if lines is not None else range(1, len(data) + 1), dtype=object)
+    frame = _Frame(Source(BY_NAME[name], Path(source), source), data, numbers)
+    return _records(frame, seen if seen is not None else Seen())

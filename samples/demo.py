@@ -1,4 +1,4 @@
-"""``zhuisu demo``: build the embedded store from the motor sample, then trace a defective unit and contain the cause."""
+"""``zhuisu demo``: build the store from the motor sample, then trace a defective unit and contain the cause."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ def test_bench_runs_and_peers_agree(tmp_path: Path) -> None:
     report = benchmark.run(300, queries=5, forward_queries=2, path_queries=3,
                            peers=("sqlite", "networkx", "ladybug"), workdir=tmp_path)
     assert report["edges"] > 0 and report["backward_p50_ms"] > 0
-    for name in ("sqlite", "networkx"):
+    for name in ("sqlite", "networkx", "ladybug"):
         assert "backward_p50_ms" in report["peers"][name]  # agreed, then timed (a disagreement raises)
 
 

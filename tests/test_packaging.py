@@ -45,6 +45,7 @@ def test_wheel_holds_code_and_data(tmp_path: Path) -> None:
                      "zhuisu/ingest/schemas/epcis/EPCIS-JSON-Schema.json",
                      "zhuisu/ingest/schemas/b2mml/V0700-Schema/AllSchemas.xsd",
                      "zhuisu/ingest/schemas/b2mml/V0401-Schema/B2MML-V0401-Material.xsd",
-                     "zhuisu/nlp/model/config.cfg", "zhuisu/nlp/lexicon/symptoms.tsv"]:
+                     "zhuisu/nlp/model/config.cfg", "zhuisu/rca/templates/report.html.j2",
+                     "zhuisu/nlp/lexicon/symptoms.tsv"]:
         assert required in names, required
     assert not any(n.startswith("zhuisu/tests/") for n in names)

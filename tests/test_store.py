@@ -78,6 +78,16 @@ def test_alias_merges_records_from_two_sources(store: Store) -> None:
     assert any(r.src == unit_id and r.rel == "containedIn" for r in store.edge_rows())
 
 
+def test_a_merged_record_sent_again_in_another_batch_changes_nothing(store: Store) -> None:
+    """The second EPCIS file naming a unit under its GS1 uid finds that uid as an alias, not a new one."""
+    store.ingest(plant_batch())
+    for key in ("aggregation", "shipping"):
+        view = Node("unit:06901234000017.SN-M2311-00042", kind="SerialUnit", aliases=(DL,))
+        store.ingest(Batch(key, nodes=[view], edges=[Edge(view.uid, "containedIn", "lu:069012340000000123", key=key)]))
+    assert store.node("unit:06901234000017.SN-M2311-00042").uid == "unit:SN-M2311-00042"
+    assert store.counts()["aliases"] == 4
+
+
 def test_changed_master_data_updates_the_node(store: Store) -> None:
     store.ingest(plant_batch())
     result = store.ingest(Batch("fix", nodes=[Node("supplier:SUP-03", name="宁波恒磁磁业股份有限公司")]))

@@ -1,0 +1,1 @@
+"""API keys: scoped, stored hashed, created and revoked with ``zhuisu apikey``."""

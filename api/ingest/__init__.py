@@ -1,0 +1,1 @@
+"""Writing into the graph: canonical batches, table uploads and maintenance notes."""

@@ -1,0 +1,436 @@
+"""Slots of a question: machines (every naming form, typos too), concepts, identifiers, time windows, numbers."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from zhuisu.assistant.kb import KB, norm
+from zhuisu.graph.schema import aliases, nodes
+from zhuisu.nlp import lexicon as lexmod
+
+if TYPE_CHECKING:
+    from zhuisu.graph.store import Store
+
+_ZH = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+       "九": 9}
+NUM = r"(?:\d{1,3}|[零〇一二两三四五六七八九十百]{1,4})"
+_ID = re.compile(r"(?<![a-z0-9])([a-z]{0,6}-?[a-z]{0,3}-?\d{3,}(?:-[a-z]{0,3}\d+)*)(?![a-z0-9])")
+_PRONOUN = re.compile(r"它|这台|那台|该设备|这个设备|那个设备|这批|那批|该批|这个批次|同一台|这台机|那台机|他们|上面")
+
+# materials as technicians say them (磁铁 for 磁钢) — domain words, not answers
+_MATERIAL_SYNONYMS = {"磁铁": "磁钢", "磁体": "磁钢", "外壳": "机壳", "壳体": "机壳", "铜线": "漆包线",
+                      "电磁线": "漆包线", "绝缘漆": "绝缘漆", "浸漆": "绝缘漆", "油漆": "绝缘漆", "漆": "绝缘漆",
+                      "轴承": "轴承", "机座": "机壳"}
+
+
+def zh_number(text: str) -> int | None:
+    """``12``, ``十二``, ``二十三``, ``两`` → int; None when it is not a number."""
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    if any(c not in _ZH and c not in "十百" for c in text):
+        return None
+    total, current = 0, 0
+    for c in text:
+        if c == "百":
+            total += (current or 1) * 100
+            current = 0
+        elif c == "十":
+            total += (current or 1) * 10
+            current = 0
+        else:
+            current = _ZH[c]
+    return total + current
+
+
+@dataclass(slots=True)
+class Window:
+    """A half-open time window ``[since, until)`` and the words that named it."""
+
+    since: datetime
+    until: datetime
+    label: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"since": self.since.isoformat(), "until": self.until.isoformat(), "label": self.label}
+
+
+@dataclass
+class Slots:
+    """What a question mentions, each resolved against the store."""
+
+    text: str  # the normalised question
+    equipment: list[str] = field(default_factory=list)  # uids of machines named
+    equipment_type: str | None = None  # a type named without a number (压装机)
+    candidates: list[str] = field(default_factory=list)  # machines an ambiguous mention may mean
+    unknown_equipment: list[str] = field(default_factory=list)  # numbered mentions of no machine (5号压装机)
+    concepts: dict[str, dict[str, str]] = field(default_factory=dict)  # label → concept uid → surface
+    items: list[tuple[str, str]] = field(default_factory=list)  # (uid, kind) of units, lots, orders…
+    unknown_ids: list[str] = field(default_factory=list)  # identifiers that name nothing in the store
+    ambiguous_ids: dict[str, list[str]] = field(default_factory=dict)
+    materials: list[str] = field(default_factory=list)  # material uids named by a word (磁钢)
+    material_words: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+    window: Window | None = None
+    top: int | None = None
+    pronoun: bool = False
+    corrected: list[tuple[str, str]] = field(default_factory=list)  # (what was written, what it was read as)
+
+    def of(self, label: str) -> dict[str, str]:
+        return self.concepts.get(label, {})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"equipment": self.equipment, "equipment_type": self.equipment_type, "candidates": self.candidates,
+                "concepts": {k: sorted(v) for k, v in self.concepts.items() if v},
+                "items": [u for u, _ in self.items], "materials": self.materials, "people": self.people,
+                "window": self.window.to_dict() if self.window else None, "top": self.top,
+                "corrected": [list(c) for c in self.corrected]}
+
+
+def extract(question: str, kb: KB, store: Store, today: date) -> Slots:
+    """All slots of ``question``; ``today`` anchors relative time expressions."""
+    text = norm(question)
+    slots = Slots(text=text)
+    masked = _identifiers(text, slots, kb, store)
+    masked = _equipment(masked, slots, kb)
+    slots.window = time_window(text, today)
+    slots.top = _top(text)
+    slots.pronoun = bool(_PRONOUN.search(text))
+    _materials(masked, slots, kb)
+    _people(text, slots, kb)
+    _concepts(masked, slots, kb)
+    return slots
+
+
+# ── identifiers ────────────────────────────────────────────────────────────────
+def _identifiers(text: str, slots: Slots, kb: KB, store: Store) -> str:
+    """Units, lots, orders, shipments… named by their codes; returns the text with them blanked out."""
+    tokens = [m for m in _ID.finditer(text)]
+    if not tokens:
+        return text
+    prefixes = sorted({k.prefix for k in store.ontology.kinds.values() if k.prefix and k.prefix != "equipment"})
+    wanted: dict[str, str] = {}
+    for m in tokens:
+        token = m.group(1).upper()
+        for p in prefixes:
+            wanted[f"{p}:{token}"] = token
+    with store.engine.connect() as conn:
+        found = conn.execute(sa.select(nodes.c.uid, nodes.c.kind).where(nodes.c.uid.in_(list(wanted)))).all()
+        by_alias = conn.execute(sa.select(aliases.c.alias, nodes.c.uid, nodes.c.kind)
+                                .join(nodes, aliases.c.node == nodes.c.id)
+                                .where(aliases.c.alias.in_([m.group(1).upper() for m in tokens]))).all()
+    hits: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for uid, kind in found:
+        hits[wanted[uid]].append((uid, kind))
+    for alias, uid, kind in by_alias:
+        hits[alias].append((uid, kind))
+    out = text
+    for m in tokens:
+        token = m.group(1).upper()
+        if any(eq.uid.partition(":")[2].lower() == m.group(1) for eq in kb.equipment.values()):
+            continue  # a machine code (PRESS-02): the equipment matcher reads it
+        found_here = hits.get(token) or [(u, "MaterialLot") for u in kb.supplier_lots.get(m.group(1), [])]
+        if len(found_here) == 1:
+            slots.items.append(found_here[0])
+        elif found_here:
+            slots.ambiguous_ids[token] = sorted(u for u, _ in found_here)
+        else:
+            slots.unknown_ids.append(token)
+        out = out[: m.start()] + " " * (m.end() - m.start()) + out[m.end():]
+    return out
+
+
+# ── equipment ──────────────────────────────────────────────────────────────────
+@dataclass
+class _EquipmentIndex:
+    surfaces: list[tuple[str, str]]  # (surface, uid), longest first
+    by_type_number: dict[tuple[str, int], str]
+    by_number: dict[int, list[str]]
+    type_pattern: re.Pattern[str]
+    numbered: list[re.Pattern[str]]
+
+
+_indexes: dict[int, _EquipmentIndex] = {}
+
+
+def _index(kb: KB) -> _EquipmentIndex:
+    idx = _indexes.get(id(kb))
+    if idx is not None:
+        return idx
+    surfaces = sorted(((s, eq.uid) for eq in kb.equipment.values() for s in eq.surfaces if len(s) >= 2),
+                      key=lambda p: -len(p[0]))
+    by_tn: dict[tuple[str, int], str] = {}
+    by_number: dict[int, list[str]] = defaultdict(list)
+    for eq in kb.equipment.values():
+        if eq.type and eq.number is not None:
+            by_tn[(eq.type, eq.number)] = eq.uid
+            by_number[eq.number].append(eq.uid)
+        code = eq.uid.partition(":")[2].lower()
+        m = re.match(r"([a-z]+)-?\d+$", code)
+        if m and eq.type:
+            kb.type_words.setdefault(m.group(1), eq.type)  # "press 2", "wind3"
+    words = "|".join(re.escape(w) for w in sorted(kb.type_words, key=len, reverse=True)) or "(?!)"
+    tp = re.compile(f"(?:{words})")
+    numbered = [
+        re.compile(rf"(?:第\s*)?(?P<n>{NUM})\s*(?:号|#)\s*(?:的\s*)?(?P<w>{words})"),
+        re.compile(rf"#\s*(?P<n>\d{{1,3}})\s*(?P<w>{words})"),
+        re.compile(rf"(?P<n>\d{{1,3}})\s*(?P<w>{words})"),
+        re.compile(rf"(?P<w>{words})\s*(?:[-_#]|no\.?)?\s*(?P<n>\d{{1,3}}|[一二三四五六七八九十]{{1,2}}(?=号))\s*号?"),
+    ]
+    idx = _EquipmentIndex(surfaces, by_tn, dict(by_number), tp, numbered)
+    _indexes.clear()
+    _indexes[id(kb)] = idx
+    return idx
+
+
+def _equipment(text: str, slots: Slots, kb: KB) -> str:
+    idx = _index(kb)
+    out = _match_equipment(text, slots, kb, idx)
+    if not slots.equipment and not slots.equipment_type:
+        fixed = _fuzzy_equipment(out, kb, idx, slots)
+        if fixed is not None:
+            out = _match_equipment(fixed, slots, kb, idx)
+    if not slots.equipment:
+        m = re.search(rf"(?P<n>{NUM})\s*(?:号|#)\s*(?:机|设备|机台|线)", out)
+        if m and (n := zh_number(m.group("n"))) is not None and n in idx.by_number:
+            slots.candidates = sorted(idx.by_number[n])
+    return out
+
+
+def _match_equipment(text: str, slots: Slots, kb: KB, idx: _EquipmentIndex) -> str:
+    out = text
+    for surface, named in idx.surfaces:  # exact names, codes and aliases
+        pos = out.find(surface)
+        if pos >= 0 and not _inside_word(out, pos, len(surface)):
+            if named not in slots.equipment:
+                slots.equipment.append(named)
+            out = out[:pos] + " " * len(surface) + out[pos + len(surface):]
+    for pattern in idx.numbered:
+        for m in list(pattern.finditer(out)):
+            n = zh_number(m.group("n"))
+            kind: str | None = kb.type_words.get(m.group("w"))
+            uid = idx.by_type_number.get((kind, n)) if kind is not None and n is not None else None
+            if uid is None and kind is not None and n is not None:
+                slots.unknown_equipment.append(m.group(0).strip())
+                slots.candidates = sorted(u for (k, _), u in idx.by_type_number.items() if k == kind)
+            if uid is not None:
+                if uid not in slots.equipment:
+                    slots.equipment.append(uid)
+                out = out[: m.start()] + " " * (m.end() - m.start()) + out[m.end():]
+    if not slots.equipment:
+        bare = idx.type_pattern.search(out)
+        if bare:
+            slots.equipment_type = kb.type_words[bare.group(0)]
+            out = out[: bare.start()] + " " * (bare.end() - bare.start()) + out[bare.end():]
+    return out
+
+
+def _inside_word(text: str, pos: int, n: int) -> bool:
+    """A code such as ``wind-01`` inside a longer latin token is not a mention."""
+    before = text[pos - 1] if pos > 0 else " "
+    after = text[pos + n] if pos + n < len(text) else " "
+    return (before.isascii() and before.isalnum() and text[pos].isascii()) or (
+        after.isascii() and after.isdigit() and text[pos + n - 1].isdigit())
+
+
+def _fuzzy_equipment(text: str, kb: KB, idx: _EquipmentIndex, slots: Slots) -> str | None:
+    """The question with one misspelt machine name or type word (饶线机, 压装鸡) put right, if there is one."""
+    lex = lexmod.base()
+    best: tuple[int, int, int, str] | None = None  # (distance, -len, start, replacement)
+    candidates = {s for s, _ in idx.surfaces if len(s) >= 4} | {w for w in kb.type_words if len(w) >= 3}
+    best_window = ""
+    for word in candidates:
+        n = len(word)
+        chars = set(word)
+        for size in (n - 1, n, n + 1):
+            for start in range(0, max(0, len(text) - size) + 1):
+                window = text[start : start + size]
+                if not window or window.strip() != window or len(set(window) & chars) < n - 1:
+                    continue
+                if lex.lookup(window) is not None:
+                    continue
+                d = edit_distance(window, word, limit=1)
+                if d == 1 and (best is None or (d, -n, start) < best[:3]):
+                    best = (d, -n, start, word)
+                    best_window = window
+    if best is None:
+        return None
+    start, word = best[2], best[3]
+    if word in kb.type_words and not _has_number_near(text, start, len(best_window)):
+        return None  # a bare type word one letter off is too weak a signal (压装力 is not 压装机)
+    slots.corrected.append((best_window, word))
+    return text[:start] + word + text[start + len(best_window):]
+
+
+def _has_number_near(text: str, start: int, n: int) -> bool:
+    before, after = text[max(0, start - 3): start], text[start + n: start + n + 3]
+    return bool(re.search(rf"{NUM}\s*[号#]?\s*$", before) or re.match(r"\s*[-#]?\s*\d", after))
+
+
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
+    """Levenshtein distance, cut off at ``limit + 1``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+# ── time ───────────────────────────────────────────────────────────────────────
+def _day(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day)
+
+
+def _month_start(d: date, back: int = 0) -> date:
+    y, m = d.year, d.month - back
+    while m <= 0:
+        y, m = y - 1, m + 12
+    return date(y, m, 1)
+
+
+def time_window(text: str, today: date) -> Window | None:
+    """The window a time expression names, relative to ``today`` (上个月, 最近一周, 昨天, 11月, 11月3日…)."""
+    t = text.replace(" ", "")
+    tomorrow = _day(today + timedelta(days=1))
+    m = re.search(rf"(?:最近|近|过去|这|前)({NUM}|半|几)?个?(天|日|周|星期|礼拜|月)", t)
+    if m and not re.search(r"上个?月|本月|这个月|上周|本周|这周", t):
+        n = 3 if m.group(1) == "几" else (0.5 if m.group(1) == "半" else zh_number(m.group(1) or "一") or 1)
+        days = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7, "月": 30}[m.group(2)] * n
+        return Window(_day(today) - timedelta(days=int(days) - 1), tomorrow, m.group(0))
+    words = [("大前天", -3, 1), ("前天", -2, 1), ("昨天", -1, 1), ("昨日", -1, 1), ("昨晚", -1, 1), ("今天", 0, 1),
+             ("今日", 0, 1)]
+    for word, delta, span in words:
+        if word in t:
+            start = _day(today + timedelta(days=delta))
+            return Window(start, start + timedelta(days=span), word)
+    if re.search(r"上上个?月", t):
+        return Window(_day(_month_start(today, 2)), _day(_month_start(today, 1)), "上上个月")
+    if re.search(r"上个?月|上一个月", t):
+        return Window(_day(_month_start(today, 1)), _day(_month_start(today)), "上个月")
+    if re.search(r"本月|这个?月|当月", t):
+        return Window(_day(_month_start(today)), tomorrow, "本月")
+    monday = today - timedelta(days=today.weekday())
+    if re.search(r"上周|上个?星期|上个?礼拜", t):
+        return Window(_day(monday - timedelta(days=7)), _day(monday), "上周")
+    if re.search(r"本周|这周|这个?星期|这个?礼拜", t):
+        return Window(_day(monday), tomorrow, "本周")
+    if "去年" in t:
+        return Window(datetime(today.year - 1, 1, 1), datetime(today.year, 1, 1), "去年")
+    if "今年" in t:
+        return Window(datetime(today.year, 1, 1), tomorrow, "今年")
+    m = re.search(rf"(?:(\d{{4}})年)?({NUM})月(?:({NUM})[日号])?", t)
+    if m:
+        month = zh_number(m.group(2))
+        year = int(m.group(1)) if m.group(1) else today.year
+        if month is None or not 1 <= month <= 12:
+            return None
+        if not m.group(1) and date(year, month, 1) > today:
+            year -= 1
+        if m.group(3):
+            d = zh_number(m.group(3))
+            try:
+                start = datetime(year, month, d or 0)
+            except ValueError:
+                return None
+            return Window(start, start + timedelta(days=1), m.group(0))
+        end = datetime(year + (month == 12), month % 12 + 1, 1)
+        return Window(datetime(year, month, 1), end, m.group(0))
+    return None
+
+
+def _top(text: str) -> int | None:
+    m = re.search(rf"(?:前|top\s*|最[长多高久]的?)\s*({NUM})\s*(?:台|个|名|位|次|项|条)?", text)
+    if m:
+        n = zh_number(m.group(1))
+        return n if n and n < 100 else None
+    return None
+
+
+# ── materials, people, concepts ────────────────────────────────────────────────
+@cache
+def _material_words(kb_id: int, names: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    words: dict[str, list[str]] = defaultdict(list)
+    for uid, name in names:
+        head = norm(name).split()[0] if name.strip() else ""
+        for n in range(2, len(head) + 1):
+            words[head[-n:]].append(uid)
+    return dict(words)
+
+
+def _materials(text: str, slots: Slots, kb: KB) -> None:
+    names = tuple(sorted((n.uid, n.name) for n in kb.named.values() if n.kind == "Material"))
+    words = _material_words(id(kb), names)
+    t = text
+    for pass_words in (words, _MATERIAL_SYNONYMS):  # the materials' own words first: 漆包线 is not 漆
+        for word in sorted(pass_words, key=len, reverse=True):
+            if word not in t:
+                continue
+            canon = word if pass_words is words else _MATERIAL_SYNONYMS[word]
+            for uid in words.get(canon, []):
+                if uid not in slots.materials:
+                    slots.materials.append(uid)
+            if canon in words:
+                slots.material_words.append(word)
+            t = t.replace(word, " ")
+
+
+def _people(text: str, slots: Slots, kb: KB) -> None:
+    names = kb.technicians | {n.name for n in kb.named.values() if n.kind == "Operator"}
+    slots.people = sorted(n for n in names if n and len(n) >= 2 and norm(n) in text)
+
+
+@cache
+def concept_surfaces() -> dict[str, set[str]]:
+    """Every surface form (normalised) of each lexicon concept: 异响 ← 噪音大, 有杂音…"""
+    out: dict[str, set[str]] = defaultdict(set)
+    for key, entry in lexmod.base().entries.items():
+        if not entry.contextual:
+            out[entry.concept].add(norm(key))
+    return dict(out)
+
+
+_GENERIC = {"symptom:故障", "symptom:异常", "symptom:问题", "symptom:报警", "action:处理"}  # say nothing specific
+
+
+def _concepts(text: str, slots: Slots, kb: KB) -> None:
+    lex = lexmod.base()
+    i = 0
+    last_attribute: tuple[str, int] | None = None  # (attribute name, end) for 温度 + 偏低 → 温度偏低
+    while i < len(text):
+        entry = lex.longest(text, i) if not text[i].isspace() else None
+        if entry is None:
+            i += 1
+            continue
+        surface = text[i : i + len(entry.surface)]
+        if entry.label == "Attribute":
+            last_attribute = (entry.concept.partition(":")[2], i + len(surface))
+        elif entry.label == "Symptom" and last_attribute and i - last_attribute[1] <= 1:
+            composite = f"symptom:{last_attribute[0]}{entry.concept.partition(':')[2]}"
+            if composite in kb.symptoms or not entry.contextual:
+                slots.concepts.setdefault("Symptom", {})[composite] = last_attribute[0] + surface
+            if composite in kb.symptoms:
+                i += len(surface)
+                continue
+        tool_name = entry.label == "Action" and re.match(r"机|枪|ng|扭矩|套筒", text[i + len(surface):])
+        # 拧紧枪 names a tool, not the action 拧紧
+        if not entry.contextual and not tool_name and entry.concept not in _GENERIC:
+            slots.concepts.setdefault(entry.label, {}).setdefault(entry.concept, surface)
+        i += len(entry.surface)
+    for word, concept in kb.symptom_words.items():  # symptoms the notes were found to report (烧断, 剪线不断)
+        found = slots.of("Symptom")
+        if word in text and concept not in found and not any(word in f or f in word for f in found.values()):
+            slots.concepts.setdefault("Symptom", {})[concept] = word
