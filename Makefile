@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench clean
+.PHONY: demo test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,6 @@ tests/cypher/node_modules: tests/cypher/package-lock.json
 test: $(STAMP) tests/cypher/node_modules
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
-
-check: test
-	$(BIN)/python -m mypy --ignore-missing-imports graph ingest ontology api
 
 bench: $(STAMP)
 	$(BIN)/python bench/trace_bench.py --units 100000
