@@ -24,7 +24,7 @@ test: $(STAMP) tests/cypher/node_modules
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/trace_bench.py --units 100000
+	$(BIN)/zhuisu bench --units 100000
 
 clean:
 	rm -rf $(VENV) build *.egg-info zhuisu.db zhuisu.db-*
