@@ -10,8 +10,8 @@ from rich.table import Table
 
 from zhuisu.rca.export import STATUS
 
-_VERDICT = {"significant": "[bold red]显著 significant[/]", "explained": "已解释 explained",
-            "inconclusive": "[yellow]不确定 inconclusive[/]", "not significant": "[dim]不显著 not significant[/]"}
+_VERDICT = {"significant": "[bold red]显著[/]", "explained": "已解释", "inconclusive": "[yellow]不确定[/]",
+            "not significant": "[dim]不显著[/]"}
 
 
 def _pct(value: float | None) -> str:
@@ -26,17 +26,23 @@ def print_rca(console: Console, result: dict[str, Any], *, limit: int = 15) -> N
                   f"{escape(str(scope['since'] or '')[:10])} — {escape(str(scope['until'] or '')[:10])}, "
                   f"{result['tested']} 项检验 hypotheses tested")
     table = Table(show_lines=False, header_style="bold")
-    for column in ("#", "因素 factor", "暴露 n", "不良 k", "有/无 with/without", "提升 lift", "q", "结论 verdict"):
-        table.add_column(column)
+    table.add_column("#")
+    table.add_column("因素 factor", min_width=30, ratio=1)
+    for column in ("暴露 n", "不良 k", "有/无", "提升", "q", "结论"):
+        table.add_column(column, no_wrap=True)
     for c in result["candidates"][:limit]:
         lift = "∞" if c["lift"] is None else f"{c['lift']:.1f}"
         members = f"\n[dim]同组 with {escape('、'.join(c['members'][1:]))}[/]" if len(c["members"]) > 1 else ""
-        why = f"\n[dim]← {escape(c['explained_by'])}[/]" if c.get("explained_by") else ""
-        label = escape(c["description"].split(" | ")[0])
-        table.add_row(str(c["rank"]), f"{label}\n[dim]{escape(c['uid'])}[/]{members}",
+        why = f"\n[dim]由 {escape(c['explained_by'])} 解释[/]" if c.get("explained_by") else ""
+        label = escape(c["description"].split("|")[0].strip())
+        table.add_row(str(c["rank"]), f"{label}\n[dim]{escape(c['uid'])}[/]{members}{why}",
                       str(c["exposed"]), str(c["defective"]), f"{_pct(c['rate_with'])} / {_pct(c['rate_without'])}",
-                      lift, f"{c['q_value']:.2g}", _VERDICT.get(c["verdict"], c["verdict"]) + why)
+                      lift, f"{c['q_value']:.2g}", _VERDICT.get(c["verdict"], c["verdict"]))
     console.print(table)
+    console.print("[dim]暴露 n exposed items · 不良 k defective among them · "
+                  "有/无 defect rate with/without the factor · 提升 lift · q Benjamini–Hochberg · "
+                  "结论 显著 significant / 已解释 explained by a stronger factor / "
+                  "不确定 inconclusive / 不显著 not significant[/]")
     if not result["significant"]:
         console.print(f"没有显著因素 nothing significant at q < {result['alpha']:g}")
     for c in result["candidates"]:

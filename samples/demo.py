@@ -1,8 +1,11 @@
-"""``zhuisu demo``: build the store from the motor sample, then trace a defective unit and contain the cause."""
+"""``zhuisu demo``: build the store from the motor sample, then do what a quality engineer would: find the
+defect found most often, rank its causes, trace one defective unit back and contain the top cause.
+
+Nothing is read from the sample's answer key (``truth.json``): the cause shown is the one RCA finds.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.console import Console
@@ -11,43 +14,53 @@ from zhuisu.graph.engine import Engine
 from zhuisu.graph.store import Store
 from zhuisu.graph.trace import trace
 from zhuisu.ingest import plan
+from zhuisu.rca.analysis import rca
+from zhuisu.rca.containment import contain
+from zhuisu.rca.population import defect_items
+from zhuisu.rca.render import print_containment, print_rca
 from zhuisu.render import print_trace
 
 MOTOR = Path(__file__).with_name("data") / "motor"
 
 
+def most_found_defect(engine: Engine) -> tuple[str, int] | None:
+    """The defect code found on the most items (failed inspections and complaints), with that count."""
+    codes = [uid.removeprefix("defect:") for uid in engine.uids.starting_with("defect:", 10_000)]
+    counted = [(len(defect_items(engine, code)), code) for code in codes]
+    if not counted:
+        return None
+    count, code = max(counted)
+    return code, count
+
+
 def run(console: Console, db: str | None = None) -> None:
-    """Ingest the sample (idempotent), then show a backward trace and a forward containment."""
+    """Ingest the sample (idempotent), then RCA, a backward trace and a containment of the top cause."""
     store = Store(db)
     console.print(f"[bold]1. 导入示例电机厂 ingest the sample motor plant[/] {MOTOR} → {store.url}")
     added = sum(store.ingest(batch).edges_added for batch in plan(MOTOR))
     counts = store.counts()
     console.print(f"   {counts['nodes']} 节点 nodes, {counts['edges']} 关系 edges (+{added} new)")
     engine = Engine.load(store)
-    truth = json.loads((MOTOR / "truth.json").read_text(encoding="utf-8"))
-    cause = truth["causes"][0]["uid"]
-    contained = trace(engine, cause, direction="forward")
-    defective = [
-        n.uid for n in contained.nodes
-        if n.kind == "SerialUnit" and any(i.result == "fail" and i.defect_code == truth["defect_code"]
-                                          for i in n.inspections)
-    ]
-    if not defective:
-        console.print(f"示例数据中没有 {truth['defect_code']} 不良的产品 no defective unit in the sample")
+    found = most_found_defect(engine)
+    if found is None:
+        console.print("示例数据中没有不良记录 no defect found in the sample")
         return
-    unit = defective[0]
-    console.print(f"\n[bold]2. 反向追溯一台 {truth['defect_code']} 不良电机 backward trace of a defective unit[/]")
-    print_trace(console, trace(engine, unit).to_dict(), limit=12)
-    console.print(f"\n[bold]3. 正向围堵可疑批次 forward containment of the suspect lot[/] {cause}")
-    print_trace(console, contained.to_dict(), limit=12)
-    units = sum(1 for n in contained.nodes if n.kind == "SerialUnit")
-    customers = sorted({n.name or n.uid for n in contained.nodes if n.kind == "Customer"})
-    console.print(
-        f"   该批次流入 {units} 台产品 units, 其中 {len(defective)} 台已检出 {truth['defect_code']}; "
-        f"客户 customers: {'、'.join(customers) or '—'}"
-    )
+    code, count = found
+    console.print(f"\n[bold]2. 最常见的缺陷 {code}（{count} 件）的根因分析 root causes of the most frequent defect[/]")
+    result = rca(engine, defect_code=code, limit=5)
+    print_rca(console, result.to_dict(), limit=5)
+    if not result.significant:
+        return
+    top = result.significant[0]
+    exposed = top.evidence.defective if top.evidence else ()
+    if exposed:
+        console.print("\n[bold]3. 反向追溯一件暴露于该因素的不良品 backward trace of a defective item it reached[/]")
+        print_trace(console, trace(engine, exposed[0]).to_dict(), limit=12)
+    console.print(f"\n[bold]4. 围堵首要因素 contain the top cause[/] {top.uid}")
+    print_containment(console, contain(engine, top.uid).to_dict(), limit=12)
+    unit = exposed[0] if exposed else top.uid
     console.print(
         "\n[bold]继续 go on[/]: "
-        f"zhuisu trace {unit} --json · zhuisu trace {cause} --forward · "
-        f"zhuisu paths {unit} {cause} --k 3 · zhuisu samples make dairy --out dairy/ && zhuisu ingest dairy/"
+        f"zhuisu report --defect-code {code} --out 8d/ · zhuisu contain {top.uid} --out contain.xlsx · "
+        f"zhuisu paths {unit} {top.uid} --k 3 · zhuisu ask \"2号压装机最近有什么故障？\" · zhuisu serve"
     )
