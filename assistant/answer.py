@@ -85,6 +85,12 @@ def _day(t: datetime | None) -> str:
     return t.strftime("%Y-%m-%d") if t else "日期不详"
 
 
+def _span(kb: KB) -> str:
+    """When the maintenance records run, for an answer whose window found nothing."""
+    times = [o.reported_at for o in kb.orders.values() if o.reported_at]
+    return f"维修记录的时间范围是 {_day(min(times))}～{_day(max(times))}。" if times else "还没有维修记录。"
+
+
 def _cite(o: Order) -> Citation:
     return Citation(o.uid, "MaintenanceOrder", o.text)
 
@@ -229,12 +235,23 @@ def _symptom_orders(ctx: Context) -> tuple[list[Order], str]:
     """Orders about the question's symptom (and component, machine type), or like cases found by BM25."""
     s = ctx.slots
     if s.of("Symptom") or s.of("Cause"):
-        orders = matching_orders(ctx, ("Symptom", "Component")) or matching_orders(ctx, ("Symptom",))
+        orders = matching_orders(ctx, ("Symptom", "Component"))
+        if orders:
+            return orders, "concept"
+        orders = matching_orders(ctx, ("Symptom",))
         if not orders and (s.equipment or s.equipment_type):
             orders = matching_orders(ctx, ("Symptom",), machines=False)
         if orders:
-            return orders, "concept"
+            return orders, "symptom" if s.of("Component") else "concept"
     return [o for o, _ in _search(ctx)], "search"
+
+
+def _widened(ctx: Context, how: str) -> str:
+    """A line saying the records found are about the symptom on other parts, when the question named a part."""
+    if how != "symptom":
+        return ""
+    parts = "、".join(c.partition(":")[2] for c in ctx.slots.of("Component"))
+    return f"（记录中没有{parts}出现这个现象的维修，下面是其他部件的同类记录）"
 
 
 def fix(ctx: Context) -> Answer:
@@ -253,8 +270,8 @@ def fix(ctx: Context) -> Answer:
             else:
                 ranked.setdefault(concept, 0)
             examples[concept].append((o, _clause(o.text, surface)))
-    lines = [f"关于“{what}”，找到{len(orders)}条相关维修记录" + ("（按相似度检索）" if how == "search" else "") + "，"
-             "处理措施按解决次数排序："]
+    lines = [f"关于“{what}”，找到{len(orders)}条相关维修记录" + ("（按相似度检索）" if how == "search" else "")
+             + _widened(ctx, how) + "，处理措施按解决次数排序："]
     actions = []
     for concept, n in sorted(ranked.items(), key=lambda kv: (-kv[1], -len(examples[kv[0]]), kv[0])):
         ex = examples[concept][:2]
@@ -286,7 +303,7 @@ def causes(ctx: Context) -> Answer:
             where[cause].append(o.id)
     what = "、".join(c.partition(":")[2] for c in ctx.slots.of("Symptom")) or "这个现象"
     scope = f"{ctx.slots.equipment_type}上" if ctx.slots.equipment_type else ""
-    searched = "（按相似度检索）" if how == "search" else ""
+    searched = ("（按相似度检索）" if how == "search" else "") + _widened(ctx, how)
     lines = [f"{scope}“{what}”的相关记录{len(orders)}条{searched}，记录中的原因："]
     for cause, n in ranked.most_common(5):
         lines.append(f"- {cause}（{n}次：{'、'.join(where[cause][:3])}）")
@@ -370,7 +387,8 @@ def downtime(ctx: Context) -> Answer:
     orders = [o for o in kb.orders_of(machines, s.window.since if s.window else None,
                                       s.window.until if s.window else None) if o.downtime_h]
     if not orders:
-        return refuse(ctx.question, f"{_window_text(s) or ''}没有停机记录。", intent="downtime")
+        return refuse(ctx.question, f"{_window_text(s) or ''}没有停机记录。{_span(kb) if s.window else ''}",
+                      intent="downtime")
     per: dict[str, float] = defaultdict(float)
     by: dict[str, list[Order]] = defaultdict(list)
     for o in orders:

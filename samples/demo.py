@@ -14,6 +14,7 @@ from zhuisu.graph.engine import Engine
 from zhuisu.graph.store import Store
 from zhuisu.graph.trace import trace
 from zhuisu.ingest import plan
+from zhuisu.nlp.enrich import enrich
 from zhuisu.rca.analysis import rca
 from zhuisu.rca.containment import contain
 from zhuisu.rca.population import defect_items
@@ -34,12 +35,15 @@ def most_found_defect(engine: Engine) -> tuple[str, int] | None:
 
 
 def run(console: Console, db: str | None = None) -> None:
-    """Ingest the sample (idempotent), then RCA, a backward trace and a containment of the top cause."""
+    """Ingest the sample (idempotent) and read its notes; then RCA, a backward trace, a containment of the top cause."""
     store = Store(db)
     console.print(f"[bold]1. 导入示例电机厂 ingest the sample motor plant[/] {MOTOR} → {store.url}")
+    first = store.last_batch() + 1
     added = sum(store.ingest(batch).edges_added for batch in plan(MOTOR))
+    read = store.ingest(enrich(store, since_batch=first - 1)).edges_added  # what `zhuisu ingest` does with notes
     counts = store.counts()
-    console.print(f"   {counts['nodes']} 节点 nodes, {counts['edges']} 关系 edges (+{added} new)")
+    console.print(f"   {counts['nodes']} 节点 nodes, {counts['edges']} 关系 edges (+{added} new, "
+                  f"+{read} 读自维修记录 from maintenance notes)")
     engine = Engine.load(store)
     found = most_found_defect(engine)
     if found is None:

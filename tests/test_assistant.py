@@ -112,3 +112,16 @@ def test_cli_ask_json(store):
     data = json.loads(result.output)
     assert {"answer", "intent", "citations", "refused"} <= data.keys()
     assert data["intent"] == "downtime" and data["citations"]
+
+
+def test_a_part_without_records_is_said_before_other_parts_cases(store):
+    a = ask("压装机压力传感器漂移怎么处理", store=store, today=TODAY)
+    assert a.intent == "fix" and a.citations
+    assert "记录中没有压力传感器出现这个现象的维修" in a.answer  # not passed off as the pressure sensor's history
+    exact = ask("光栅尺读数不准怎么处理", store=store, today=TODAY)
+    assert "其他部件" not in exact.answer and "清洗" in exact.answer
+
+
+def test_an_empty_window_says_when_the_records_run(store):
+    a = ask("今年哪台设备停机时间最长？", store=store, today=date(2026, 11, 26))
+    assert a.refused and "维修记录的时间范围是 2023-11-01～2023-11-30" in a.answer
