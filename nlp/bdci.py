@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from zhuisu.nlp.evaluate import PRF
@@ -12,13 +13,20 @@ RELATIONS = ("部件故障", "性能故障", "组成", "检测工具")
 
 
 def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
-    """The event's relations in BDCI form (end-exclusive offsets)."""
+    """The event's relations in BDCI form (end-exclusive offsets).
+
+    BDCI names the faulty part with its owners written before it (风扇电机 烧毁, 电机接线盒接线螺丝 松动),
+    where the project's schema keeps a part and its owner as two mentions with part-of between them: the
+    head of a 部件故障 triple takes in the chain of owners that touch it."""
     out = []
     seen = set()
+    owner = {rel.head: rel.tail for rel in event.relations if rel.label == "part-of"}
     for rel in event.relations:
         h, t = event.mentions[rel.head], event.mentions[rel.tail]
         if rel.label == "has-fault" and not t.negated:
             name = "性能故障" if h.label == "Attribute" else "部件故障"
+            if name == "部件故障":
+                h = _with_owners(event, rel.head, owner)
         elif rel.label == "part-of" and h.label == "Component":
             name = "组成"
         elif rel.label == "detected-with":
@@ -32,6 +40,20 @@ def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
         out.append({"h": {"name": h.text, "pos": [h.start, h.end]}, "t": {"name": t.text, "pos": [t.start, t.end]},
                     "relation": name})
     return out
+
+
+def _with_owners(event: MaintenanceEvent, i: int, owner: dict[int, int]) -> Any:
+    """Mention ``i`` widened to the left over the component owners that touch it (液压泵 + 电机 → 液压泵电机)."""
+    m = event.mentions[i]
+    start, seen = m.start, {i}
+    j = owner.get(i)
+    while j is not None and j not in seen and event.mentions[j].label == "Component" \
+            and event.mentions[j].end == start:
+        start, seen = event.mentions[j].start, seen | {j}
+        j = owner.get(j)
+    if start == m.start:
+        return m
+    return replace(m, text=event.text[start : m.end], start=start)
 
 
 def to_record(id: Any, event: MaintenanceEvent) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import cache
 
@@ -51,10 +52,14 @@ def _set_ents(doc: Doc, spans: list[tuple[int, int, str, str, str]]) -> None:
 
 
 class EntityRuler:
-    """Rule entities (lexicon, store master data, regex) into ``doc.ents``; the matches stay in user_data."""
+    """Rule entities (lexicon, store master data, regex) into ``doc.ents``; the matches stay in user_data.
 
-    def __init__(self, nlp: Language) -> None:
+    With ``set_ents=False`` (a decoder follows and sets the entities) only the matches are kept, which saves
+    building Span objects twice per note."""
+
+    def __init__(self, nlp: Language, set_ents: bool = True) -> None:
         self.nlp = nlp
+        self.set_ents = set_ents
 
     def __call__(self, doc: Doc) -> Doc:
         matches = doc.user_data.get(MATCHES)
@@ -70,7 +75,8 @@ class EntityRuler:
                 rules.append((span.start, span.end, label, concept, source))
         rules = _non_overlapping(rules)
         doc.user_data[RULES] = rules
-        _set_ents(doc, rules)
+        if self.set_ents:
+            _set_ents(doc, rules)
         return doc
 
 
@@ -113,6 +119,7 @@ def _bio_spans(tags: list[str]) -> Iterable[Tri]:
 
 
 _MERGEABLE = ("Component", "Attribute", "Symptom")
+_ORDINAL = re.compile(r"^第?[0-9一二三四五六七八九十]+[号个段根节点]?$")  # 第5, 3根: a position or count, not a name
 _MODEL_LABELS = ("Component", "Symptom", "Attribute", "Cause", "Action", "Tool", "Equipment")
 
 
@@ -126,8 +133,10 @@ def _is_punct(word: str) -> bool:
 
 
 def _covers(words: list[str], span: Tri, rules: list[tuple[int, int, str, str, str]]) -> bool:
-    """A model span the model reads as one name over rule terms: adjacent terms joined (油缸 + 密封 → 油缸密封)
-    or a component extended by words the dictionary lacks (位移 + 传感器, 编码器 + 线).
+    """A model span the model reads as one name over rule terms: adjacent terms joined (液位 + 开关, 主轴 +
+    冷却机) or a component extended by words the dictionary lacks (位移 + 传感器, 编码器 + 线). Two dictionary
+    components are never joined (one-character heads aside: 温控 + 阀): the part and its owner stay two
+    mentions (电磁阀 + 线圈, part-of).
 
     The joined terms must fit the span's label: a component may hold components (and attribute or
     equipment words used as modifiers, 模温 + 机); a symptom only symptoms (电流 + 偏大 stays an attribute and
@@ -144,6 +153,9 @@ def _covers(words: list[str], span: Tri, rules: list[tuple[int, int, str, str, s
     allowed = _JOINABLE[label]
     if any(r[2] not in allowed or (r[2] == "Equipment" and r[4] != "lexicon") for r in inside):
         return False
+    if label == "Component" and sum(r[2] == "Component" and len("".join(words[r[0] : r[1]])) >= 2
+                                    for r in inside) > 1:
+        return False  # two dictionary parts stay two mentions with part-of between them (电磁阀 + 线圈)
     covered = {i for r in inside for i in range(r[0], r[1])}
     extra = [i for i in range(s, e) if i not in covered]
     if not extra:
@@ -190,7 +202,8 @@ def _merge(words: list[str], rules: list[tuple[int, int, str, str, str]], predic
     """Rule and model entities over the tokens ``words``, without overlaps."""
     stop = _not_entities()
     predicted = [p for p in (_trim(words, q, stop) for q in predicted) if p[2] in _MODEL_LABELS
-                 and len(text := "".join(words[p[0] : p[1]]).strip()) >= 2 and text not in stop]
+                 and len(text := "".join(words[p[0] : p[1]]).strip()) >= 2 and text not in stop
+                 and not _ORDINAL.match(text)]
     merged = [(s, e, label, "", "model") for s, e, label in predicted if _covers(words, (s, e, label), rules)]
     inside = {r for m in merged for r in rules if m[0] <= r[0] and r[1] <= m[1]}
     chosen = [*merged, *(r for r in rules if r not in inside and _strong(r, words))]
@@ -205,7 +218,37 @@ def _merge(words: list[str], rules: list[tuple[int, int, str, str, str]], predic
         if r not in inside and not any(taken[r[0] : r[1]]):
             chosen.append(r)
             taken[r[0] : r[1]] = b"\x01" * (r[1] - r[0])
-    return sorted(chosen)
+    return _generic_heads(words, sorted(chosen))
+
+
+# nouns that name a part only together with what they belong to: 油缸 + 密封, 顶升 + 机构, 刹车 + 总成
+_GENERIC_HEADS = frozenset(("密封", "总成", "组件", "机构", "装置", "部件", "单元", "组", "座", "套"))
+_ONE_CHAR_PARTS = frozenset("阀泵管缸轴轮")
+
+
+def _generic_heads(words: list[str], spans: list[tuple[int, int, str, str, str]]
+                   ) -> list[tuple[int, int, str, str, str]]:
+    """A generic head or a one-character part right after a component or attribute joins it into one
+    component (柱塞 + 密封, 排湿 + 管, 冷却液 + 泵)."""
+    out: list[tuple[int, int, str, str, str]] = []
+    starts = {sp[0]: sp for sp in spans}
+    skip: set[int] = set()
+    for span in spans:
+        if span[0] in skip:
+            continue
+        s, e, label = span[:3]
+        if label in ("Component", "Attribute") and e < len(words):
+            nxt = starts.get(e)
+            head = words[e]
+            if nxt is not None and nxt[2] == "Component" and "".join(words[nxt[0] : nxt[1]]) in _GENERIC_HEADS:
+                span = (s, nxt[1], "Component", "", "model")
+                skip.add(e)
+            elif (head in _ONE_CHAR_PARTS or head in _GENERIC_HEADS) and (
+                    nxt is None or (nxt[1] == e + 1 and nxt[2] == "Component")):
+                span = (s, e + 1, "Component", "", "model")
+                skip.add(e)
+        out.append(span)
+    return out
 
 
 def _trim(words: list[str], span: Tri, stop: frozenset[str]) -> Tri:
@@ -272,9 +315,10 @@ class Relations:
         return doc
 
 
-@Language.factory("zhuisu_entity_ruler_v1", requires=["doc.text"], assigns=["doc.ents"])
-def make_entity_ruler(nlp: Language, name: str) -> EntityRuler:
-    return EntityRuler(nlp)
+@Language.factory("zhuisu_entity_ruler_v1", requires=["doc.text"], assigns=["doc.ents"],
+                  default_config={"set_ents": True})
+def make_entity_ruler(nlp: Language, name: str, set_ents: bool) -> EntityRuler:
+    return EntityRuler(nlp, set_ents)
 
 
 @Language.factory("zhuisu_bio_decoder_v1", requires=["token.tag", "doc.ents"], assigns=["doc.ents"],

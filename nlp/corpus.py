@@ -34,9 +34,9 @@ _AFTER = ("", "", "，已处理", "，试机正常", "，恢复生产", "，运�
 _LINK = ("", "", "", "出现", "有", "发生", "频繁", "偶尔", "严重", "表面有", "运行时", "突然")
 
 
-def _vocab() -> dict[str, list[str]]:
+def _vocab() -> dict[str, Any]:
     lex = lexmod.base()
-    out: dict[str, list[str]] = {}
+    out: dict[str, Any] = {}
     for entry in lex.entries.values():
         if not entry.contextual:
             out.setdefault(entry.label, []).append(entry.surface)
@@ -45,6 +45,7 @@ def _vocab() -> dict[str, list[str]]:
     states = [e.surface for e in lex.entries.values() if e.label == "Symptom" and e.concept in
               ("symptom:偏低", "symptom:偏高", "symptom:波动", "symptom:缓慢")]
     out["State"] = sorted(states)
+    out["ComponentSet"] = frozenset(out["Component"])
     return out
 
 
@@ -60,7 +61,7 @@ class _Note:
         return self
 
 
-def _equipment(rng: random.Random, vocab: dict[str, list[str]]) -> str:
+def _equipment(rng: random.Random, vocab: dict[str, Any]) -> str:
     word = rng.choice(vocab["Equipment"])
     n = rng.randint(1, 16)
     zh = "一二三四五六七八九十"[min(n, 10) - 1]
@@ -68,43 +69,51 @@ def _equipment(rng: random.Random, vocab: dict[str, list[str]]) -> str:
                        if word.isascii() else f"{n}号{word}"))
 
 
-def _component(rng: random.Random, vocab: dict[str, list[str]]) -> str:
+def _component(rng: random.Random, vocab: dict[str, Any]) -> list[str]:
+    """A component name as its mentions: one name, or a part after its owner (电磁阀 + 线圈) when both are
+    dictionary components of two characters or more; a modifier or generic head joins the name (进料阀)."""
     r = rng.random()
     if r < 0.4:
-        return rng.choice(_MODIFIERS) + rng.choice(_HEADS)
-    if r < 0.55:  # compound names are one component: 油缸密封, 水管接头
-        return rng.choice(vocab["Component"]) + rng.choice(_HEADS)
-    return rng.choice(vocab["Component"])
+        return [rng.choice(_MODIFIERS) + rng.choice(_HEADS)]
+    if r < 0.55:
+        owner, head = rng.choice(vocab["Component"]), rng.choice(_HEADS)
+        return [owner, head] if len(head) >= 2 and head in vocab["ComponentSet"] and len(owner) >= 2 \
+            else [owner + head]
+    return [rng.choice(vocab["Component"])]
 
 
-def _symptom(rng: random.Random, vocab: dict[str, list[str]]) -> str:
+def _add_component(note: _Note, rng: random.Random, vocab: dict[str, Any]) -> None:
+    for piece in _component(rng, vocab):
+        note.add(piece, "Component")
+
+
+def _symptom(rng: random.Random, vocab: dict[str, Any]) -> str:
     return rng.choice(_STATE_HEADS) if rng.random() < 0.4 else rng.choice(vocab["Symptom"])
 
 
-def template_note(rng: random.Random, vocab: dict[str, list[str]]) -> _Note:
+def template_note(rng: random.Random, vocab: dict[str, Any]) -> _Note:
     """One synthetic note."""
     note = _Note()
     note.add(rng.choice(_FILLER))
     if rng.random() < 0.8:
         note.add(_equipment(rng, vocab), "Equipment")
     form = rng.random()
-    comp = _component(rng, vocab)
     if form < 0.5:
-        note.add(comp, "Component")
+        _add_component(note, rng, vocab)
         if rng.random() < 0.3:
-            note.add(_component(rng, vocab), "Component")
+            _add_component(note, rng, vocab)
         note.add(rng.choice(_LINK))
         note.add(_symptom(rng, vocab), "Symptom")
     elif form < 0.75:
         if rng.random() < 0.3:  # the owner of an attribute is its own mention: 液压油 + 温度, 主轴 + 转速
-            note.add(_component(rng, vocab), "Component")
+            _add_component(note, rng, vocab)
         note.add(rng.choice(vocab["Attribute"]), "Attribute")
         if rng.random() < 0.3:
             note.add(f"{rng.randint(1, 300)}{rng.choice(('℃', 'MPa', 'A', 'V', 'mm', 'bar', 'rpm'))}", "Parameter")
             note.add("，")
         note.add(rng.choice(vocab["State"]), "Symptom")
     else:
-        note.add(comp, "Component")
+        _add_component(note, rng, vocab)
         note.add(rng.choice(("", "报", "出现")))
         note.add(rng.choice(("报警", "故障", "异常")), "Symptom")
         note.add(rng.choice(("E", "AL", "ALM", "Er.", "F")) + str(rng.randint(1, 9999)), "FaultCode")
@@ -117,12 +126,12 @@ def template_note(rng: random.Random, vocab: dict[str, list[str]]) -> _Note:
             note.add(rng.choice(vocab["Attribute"]), "Attribute")
             note.add(rng.choice(vocab["State"]), "Symptom")
         else:
-            note.add(_component(rng, vocab), "Component")
+            _add_component(note, rng, vocab)
             note.add(rng.choice(_LINK[:6]))
             note.add(_symptom(rng, vocab), "Symptom")
         if rng.random() < 0.25:  # a third fault clause
             note.add(rng.choice(("，", "，导致", "，同时", "，进一步检查")))
-            note.add(_component(rng, vocab), "Component")
+            _add_component(note, rng, vocab)
             note.add(_symptom(rng, vocab), "Symptom")
     if rng.random() < 0.15:
         note.add("，用")
@@ -132,7 +141,7 @@ def template_note(rng: random.Random, vocab: dict[str, list[str]]) -> _Note:
         note.add(rng.choice(("，", "，已", "，立即", "，", "，及时", "后")))
         note.add(rng.choice(vocab["Action"]), "Action")
         if rng.random() < 0.8:
-            note.add(_component(rng, vocab), "Component")
+            _add_component(note, rng, vocab)
         if rng.random() < 0.25:
             note.add(rng.choice(("（备件号", "，备件", "（")))
             note.add(f"{rng.choice(('SP', 'BJ', 'P'))}-{rng.randint(1, 9999):04d}", "SparePart")

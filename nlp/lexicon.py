@@ -91,6 +91,19 @@ class Lexicon:
                 return hit
         return None
 
+    def terms(self, text: str) -> list[tuple[int, Entry]]:
+        """Every ``(start, entry)`` that ``text`` (folded, lower-cased) holds, by start, longest first."""
+        lengths_of, entries = self._lengths, self.entries
+        out = []
+        for i, ch in enumerate(text):
+            lengths = lengths_of.get(ch)
+            if lengths is not None:
+                for n in lengths:
+                    hit = entries.get(text[i : i + n])
+                    if hit is not None:
+                        out.append((i, hit))
+        return out
+
     def jieba_userdict(self) -> str:
         """The entries in jieba's user-dictionary format (``word freq tag``)."""
         lines = []

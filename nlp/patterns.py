@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from zhuisu.nlp.lexicon import Lexicon
+from zhuisu.nlp.lexicon import Entry, Lexicon
 
 CLAUSE_BREAK = re.compile(r"[,，。;；!！?？\n]")
 _NUM_ZH = "一二三四五六七八九十两"
@@ -60,7 +60,8 @@ def _equipment_regex(words: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def scan(text: str, lex: Lexicon) -> list[Match]:
-    """Non-overlapping rule matches in ``text`` (folded), longest first, then by position."""
+    """Non-overlapping rule matches in ``text`` (folded): store names and regexes longest first, then the
+    dictionary terms that cover the most of what is left."""
     low = text.lower()
     cands: list[tuple[int, int, int, Match]] = []  # (-length, rank, start, match)
 
@@ -82,25 +83,57 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
         add(m.start(), m.end(), _code_label(low, m.start(), m.group()), "", "regex", 4)
     for m in CODE_AFTER_ALARM.finditer(text):
         add(m.start(), m.end(), "FaultCode", "", "regex", 4)
-    i, n = 0, len(low)
-    while i < n:
-        entry = lex.longest(low, i)
-        if entry is None:
-            i += 1
-            continue
-        end = i + len(entry.surface)
-        add(i, end, entry.label, entry.concept, "store" if entry.linked else "lexicon", 0 if entry.linked else 5)
-        i += 1
+    n = len(low)
+    terms: list[tuple[int, Entry]] = []
+    for i, entry in lex.terms(low):
+        if entry.linked:  # store names, taken whole like the regexes
+            add(i, i + len(entry.surface), entry.label, entry.concept, "store", 0)
+        else:
+            terms.append((i, entry))
     cands.sort(key=lambda c: (c[0], c[1], c[2]))
     taken = bytearray(n + 1)
     chosen: list[Match] = []
-    for _, _, _, m in cands:
+    for _, _, _, m in cands:  # longest first
         if any(taken[m.start : m.end]):
             continue
         chosen.append(m)
         taken[m.start : m.end] = b"\x01" * (m.end - m.start)
+    chosen.extend(_dictionary_terms(terms, n, taken))
     chosen.sort(key=lambda m: m.start)
     return _contextual(chosen, low, lex)
+
+
+def _dictionary_terms(terms: list[tuple[int, Entry]], n: int, taken: bytearray) -> list[Match]:
+    """Dictionary terms (``(start, entry)`` by start) in the text left free, chosen to cover the most
+    characters with the fewest terms: "清洗液位计" is 清洗 + 液位计, where longest-first would read 清洗液 + 位计.
+    Ties go to longer terms, then to the earlier ones (更换 + 油分芯, not 更 + 换油 + 分芯)."""
+    free = [(i, e, i + len(e.surface)) for i, e in terms if not any(taken[i : i + len(e.surface)])]
+    if all(a[2] <= b[0] for a, b in zip(free, free[1:], strict=False)):  # no overlaps: the common case
+        return [Match(i, end, e.label, e.concept, "lexicon") for i, e, end in free]
+    by_start: dict[int, list[tuple[Entry, int]]] = {}
+    for i, e, end in free:
+        by_start.setdefault(i, []).append((e, end))
+    # best[pos]: (characters covered, -terms, sum of squared term lengths, -sum of term starts) over text[:pos]
+    best: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * (n + 1)
+    back: list[Entry | None] = [None] * (n + 1)  # the term ending at pos on the best path, None for a free char
+    for i in range(n):
+        if best[i] > best[i + 1]:
+            best[i + 1], back[i + 1] = best[i], None
+        for entry, end in by_start.get(i, ()):
+            b = best[i]
+            score = (b[0] + end - i, b[1] - 1, b[2] + (end - i) ** 2, b[3] - i)
+            if score > best[end]:
+                best[end], back[end] = score, entry
+    out: list[Match] = []
+    pos = n
+    while pos > 0:
+        entry = back[pos]
+        if entry is None:
+            pos -= 1
+            continue
+        out.append(Match(pos - len(entry.surface), pos, entry.label, entry.concept, "lexicon"))
+        pos -= len(entry.surface)
+    return out
 
 
 def _contextual(matches: list[Match], low: str, lex: Lexicon) -> list[Match]:

@@ -47,7 +47,7 @@ def build_pipeline(store: Store | None = None, *, model: Path | None | bool = Tr
 
         nlp = spacy.load(path)
         if "zhuisu_ruler" not in nlp.pipe_names:
-            nlp.add_pipe("zhuisu_entity_ruler_v1", name="zhuisu_ruler", first=True)
+            nlp.add_pipe("zhuisu_entity_ruler_v1", name="zhuisu_ruler", first=True, config={"set_ents": False})
         nlp.add_pipe("zhuisu_bio_decoder_v1", name="zhuisu_ner")
     else:
         if path is not None and model is not True:
