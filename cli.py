@@ -248,7 +248,7 @@ def serve(
                                              "(default: ZHUISU_MQTT_URL)")] = None,
     db: DbOption = None,
 ) -> None:
-    """启动 API 服务 serve the REST API (/api/v1, /epcis, /docs) with the live connectors."""
+    """启动服务 serve the quality workbench (/), the REST API (/api/v1, /epcis, /docs) and the live connectors."""
     from zhuisu import config
     from zhuisu.api.server import serve as run
 
@@ -258,7 +258,8 @@ def serve(
         bind_port = port if port is not None else int(config.get("api_port"))
     except ValueError:
         raise BadInput(f"端口无效 ZHUISU_API_PORT must be a number, not {config.get('api_port')!r}") from None
-    err.print(f"zhuisu API → http://{host or config.get('api_host')}:{bind_port}/docs")
+    base = f"http://{host or config.get('api_host')}:{bind_port}"
+    err.print(f"质量工作台 workbench → {base}/ · API → {base}/docs")
     run(host=host or config.get("api_host"), port=bind_port, db=db, sql=mappings, mqtt=broker)
 
 

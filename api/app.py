@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +28,7 @@ from zhuisu.api.ingest.views import router as ingest_router
 from zhuisu.api.queries.views import router as queries_router
 from zhuisu.api.state import ApiSettings, AppState
 from zhuisu.graph.store import Store
+from zhuisu.web import app as web
 
 log = logging.getLogger("zhuisu.api")
 
@@ -88,8 +90,9 @@ def create_app(store: Store | None = None, *, settings: ApiSettings | None = Non
                 await run_in_threadpool(connector.stop)
             state.close()
 
-    app = FastAPI(title="追溯 zhuisu API", version=zhuisu.__version__, description=DESCRIPTION, openapi_tags=TAGS,
-                  lifespan=lifespan, license_info={"name": "Apache-2.0"})
+    # FastAPIOffline: /docs and /redoc load their scripts from this server, not from a CDN
+    app = FastAPIOffline(title="追溯 zhuisu API", version=zhuisu.__version__, description=DESCRIPTION,
+                         openapi_tags=TAGS, lifespan=lifespan, license_info={"name": "Apache-2.0"})
     app.state.zhuisu = state
     errors.install(app)
     v1 = APIRouter(prefix="/api/v1")
@@ -97,6 +100,7 @@ def create_app(store: Store | None = None, *, settings: ApiSettings | None = Non
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(epcis_router)
+    web.mount(app)  # the quality engineer's workbench at /
     app.add_middleware(VersionHeaders)
     if state.settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(state.settings.cors_origins),

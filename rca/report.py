@@ -48,7 +48,7 @@ def report(engine: Engine, out: Path, *, defect_code: str | None = None, units: 
     contained = _contain(engine, top) if top else None
     example = _example(top, pop, engine)
     traced = trace(engine, example) if example else None
-    context = _Context(engine, result, pop, contained, traced).build()
+    context = ReportContext(engine, result, pop, contained, traced).build()
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     html = out / "report.html"
     html.write_text(env.get_template("report.html.j2").render(**context), encoding="utf-8")
@@ -71,7 +71,7 @@ def _example(top: Candidate | None, pop: Population, engine: Engine) -> str | No
     return engine.uid(int(pop.targets[rows[0]])) if len(rows) else None
 
 
-class _Context:
+class ReportContext:
     """What the template and the workbook show, as plain strings and numbers."""
 
     def __init__(self, engine: Engine, result: RcaResult, pop: Population, contained: Containment | None,

@@ -86,8 +86,8 @@ def upload_tables(state: State, _: IngestAccess,
     upload = service.Upload(state.settings.max_body)
     try:
         for item in files:
-            upload.add(item.filename, _chunks(item))
-        mapping_path = upload.add(mapping.filename or "mapping.toml", _chunks(mapping)) if mapping else None
+            upload.add(item.filename, file_chunks(item))
+        mapping_path = upload.add(mapping.filename or "mapping.toml", file_chunks(mapping)) if mapping else None
         first = state.store.last_batch()
         done = service.commit_all(store=state.store, graph=state.graph, batches=upload.batches(mapping_path))
         extraction = None
@@ -98,7 +98,7 @@ def upload_tables(state: State, _: IngestAccess,
         upload.close()
 
 
-def _chunks(item: UploadFile) -> Iterator[bytes]:
+def file_chunks(item: UploadFile) -> Iterator[bytes]:
     """The parts of an uploaded file (spooled to disk by the form parser), read without holding it whole."""
     while chunk := item.file.read(1 << 20):
         yield chunk
