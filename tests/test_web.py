@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -233,6 +234,10 @@ def test_a_50000_node_trace_draws_collapsed_and_expands_in_bounds(store: Store) 
     assert len(opened["nodes"]) == 1 + 1 + graphview.MEMBERS + 1 + 10  # unit, op, lots shown, "more", machines
     more = next(n for n in opened["nodes"] if n.get("more"))
     assert "49,800" in more["label"]
+    columns = Counter(n["level"] for n in opened["nodes"])  # a big level wraps into columns, in level order
+    assert max(columns.values()) <= graphview.COLUMN and len(columns) > 4
+    by_uid = {n["id"]: n["level"] for n in opened["nodes"]}
+    assert by_uid[big.nodes[0].uid] < min(n["level"] for n in opened["nodes"] if n.get("kind") == "MaterialLot")
 
 
 # ── in the browser ─────────────────────────────────────────────────────────────

@@ -10,7 +10,7 @@ no physics simulation runs in the browser).
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +26,7 @@ MEMBERS = 200  # nodes an expanded group draws
 AUTO = 12  # groups this small start expanded…
 BUDGET = 150  # …while fewer nodes than this are drawn
 DRAW_MAX = 2000  # beyond this, expanding a group is refused (the browser would no longer be usable)
+COLUMN = 30  # nodes stacked in one column; a level drawing more wraps into further columns, so the view stays wide
 _CONTEXT = (("equipment", "performedOn"), ("operators", "performedBy"), ("tools", "usedTool"))
 OPTIONS: dict[str, Any] = {
     "layout": {"hierarchical": {"enabled": True, "direction": "LR", "levelSeparation": 230, "nodeSpacing": 70,
@@ -99,6 +100,7 @@ def view(trace: Trace, onto: Ontology, lang: str, t: Callable[..., str],
     net = Network(directed=True)
     shown: dict[str, str] = {}  # uid → id of what draws it
     drawn, refused = 0, []
+    specs: list[tuple[str, int, dict[str, Any]]] = []  # node id, trace level, vis-network attributes
     for g in found.values():
         colour, kind_label = kinds.colour(onto, g.kind), kinds.label(onto, g.kind, lang)
         open_ = g.id in wanted and drawn + min(len(g.members), MEMBERS) <= DRAW_MAX
@@ -107,25 +109,29 @@ def view(trace: Trace, onto: Ontology, lang: str, t: Callable[..., str],
         if open_:
             for uid, name in g.members[:MEMBERS]:
                 shown[uid] = uid
-                net.add_node(uid, label=_short(name or uid.partition(":")[2] or uid), title=f"{kind_label}\n{uid}"
-                             + (f"\n{name}" if name else ""), color=colour, shape=kinds.shape(onto, g.kind),
-                             level=g.level, uid=uid, group_id=g.id, kind=g.kind, size=14,
-                             borderWidth=3 if g.level == 0 and not g.context else 1)
+                specs.append((uid, g.level, dict(
+                    label=_short(name or uid.partition(":")[2] or uid), title=f"{kind_label}\n{uid}"
+                    + (f"\n{name}" if name else ""), color=colour, shape=kinds.shape(onto, g.kind), uid=uid,
+                    group_id=g.id, kind=g.kind, size=14, borderWidth=3 if g.level == 0 and not g.context else 1)))
             drawn += min(len(g.members), MEMBERS)
             rest = g.members[MEMBERS:]
             if rest:
                 more = f"{g.id}#more"
-                net.add_node(more, label=t("more", n=f"{len(rest):,}"), title=f"{kind_label} · {t('table')}",
-                             color="#ffffff", shape="box", level=g.level, group_id=g.id, more=True)
+                specs.append((more, g.level, dict(label=t("more", n=f"{len(rest):,}"),
+                                                  title=f"{kind_label} · {t('table')}", color="#ffffff", shape="box",
+                                                  group_id=g.id, more=True)))
                 shown.update((uid, more) for uid, _ in rest)
                 drawn += 1
         else:
-            net.add_node(g.id, label=f"{kind_label}\n×{len(g.members):,}", title=f"{kind_label} · L{g.level} · "
-                         f"{len(g.members):,} — {t('expand')}", color={"background": "#ffffff", "border": colour},
-                         shape="box", borderWidth=3, level=g.level, group_id=g.id, cluster=True,
-                         font={"size": 14, "bold": True}, shapeProperties={"borderDashes": [6, 3]})
+            specs.append((g.id, g.level, dict(
+                label=f"{kind_label}\n×{len(g.members):,}", title=f"{kind_label} · L{g.level} · "
+                f"{len(g.members):,} — {t('expand')}", color={"background": "#ffffff", "border": colour},
+                shape="box", borderWidth=3, group_id=g.id, cluster=True, font={"size": 14, "bold": True},
+                shapeProperties={"borderDashes": [6, 3]})))
             shown.update((uid, g.id) for uid, _ in g.members)
             drawn += 1
+    for node_id, column, attributes in _columns(specs):
+        net.add_node(node_id, level=column, **attributes)
     merged: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, set()])
     for src, dst, rel in links:
         a, b = shown.get(src), shown.get(dst)
@@ -150,6 +156,19 @@ def view(trace: Trace, onto: Ontology, lang: str, t: Callable[..., str],
         "legend": [{"kind": k, "label": label, "colour": c} for k, label, c in legend],
         "drawn": drawn, "refused": refused,
     }
+
+
+def _columns(specs: list[tuple[str, int, dict[str, Any]]]) -> Iterable[tuple[str, int, dict[str, Any]]]:
+    """The layout column of each node: a trace level takes as many columns as it needs for ``COLUMN`` nodes each."""
+    per_level = Counter(level for _, level, _ in specs)
+    start, offset = {}, 0
+    for level in sorted(per_level):
+        start[level] = offset
+        offset += -(-per_level[level] // COLUMN)
+    placed: Counter[int] = Counter()
+    for node_id, level, attributes in specs:
+        yield node_id, start[level] + placed[level] // COLUMN, attributes
+        placed[level] += 1
 
 
 def _short(text: str, size: int = 18) -> str:
