@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_QUESTION = 300
 _MACHINE_INTENTS = {"fault_history", "who", "last_done", "parts", "downtime"}
 _ITEM_INTENTS = {"supplier", "materials", "where_went"}
+_WORK_LABELS = ("Symptom", "Cause", "Component", "Action", "SparePart")  # what a repair question is about
 
 
 def _handlers() -> dict[str, Any]:
@@ -80,6 +81,7 @@ def _answer(question: str, *, store: Store, engine: Engine | None, session: Sess
     if intent in _MACHINE_INTENTS - {"downtime"} and not slots.equipment and not slots.equipment_type \
             and slots.candidates:
         return _which(question, slots, kb, intent), focus
+    focus.update(concepts={k: v for k, v in slots.concepts.items() if k in _WORK_LABELS}, activity=slots.activity)
     ctx = Context(question, slots, kb, store, engine, focus)
     try:
         result = _handlers()[intent](ctx)
@@ -98,6 +100,9 @@ def _which(question: str, slots: Slots, kb: Any, intent: str | None) -> Answer:
     names = [f"{kb.equipment[u].name}（{u.partition(':')[2]}）" for u in slots.candidates if u in kb.equipment]
     what = "、".join(slots.unknown_equipment) if slots.unknown_equipment else "这台设备"
     lead = f"找不到{what}。" if slots.unknown_equipment else "指的是哪台设备？"
+    if not names:  # a kind of machine the plant does not have: say which kinds it has
+        kinds = sorted({e.type for e in kb.equipment.values() if e.type})
+        return refuse(question, f"{lead}记录中的设备类型有：" + "、".join(kinds) + "。", intent=intent)
     result = refuse(question, f"{lead}请问是以下哪一台：" + "、".join(names), intent=intent, clarify=slots.candidates)
     result.slots = slots.to_dict()
     return result
@@ -115,6 +120,16 @@ def _follow_up(intent: str, slots: Slots, session: Session, kb: Any) -> None:
         if remembered:
             slots.equipment = remembered[:1]
             slots.candidates = []
+    own = {k for k in _WORK_LABELS if slots.of(k)}
+    if intent in _MACHINE_INTENTS | {"fix", "causes"} and own <= {"Action"} and not slots.activity \
+            and session.last and session.last.get("intent") in _MACHINE_INTENTS | {"fix", "causes"}:
+        # 那4号配料罐呢: the same work as the previous question; 那是谁换的: the same part, this question's verb
+        previous = session.last.get("focus", {})
+        for label, named in (previous.get("concepts") or {}).items():
+            if label not in own and (not own or label in ("Component", "SparePart")):
+                slots.concepts[label] = dict(named)
+        if not own:
+            slots.activity = list(previous.get("activity") or [])
     if intent in _ITEM_INTENTS and not slots.items and not slots.unknown_ids and not slots.ambiguous_ids:
         if slots.materials:
             for turn in reversed(session.turns):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from zhuisu.assistant.intents import INTENTS
 from zhuisu.assistant.kb import KB, Order
 from zhuisu.assistant.search import BM25, tokens
-from zhuisu.assistant.slots import Slots, concept_surfaces
+from zhuisu.assistant.slots import ACTIVITY, Slots, concept_surfaces
 
 if TYPE_CHECKING:
     from zhuisu.graph.engine import Engine
@@ -124,57 +126,108 @@ def _clause(text: str, surface: str) -> str:
 
 
 # ── orders matched by what the question names ──────────────────────────────────
-_ACTIVITY = {"保养": "preventive", "校准": "calibration", "标定": "calibration", "点检": "preventive"}
+def _surfaces(kb: KB, concept: str, asked: str | None = None) -> set[str]:
+    """How a concept may be written: the lexicon's forms, the notes' own words, and the question's."""
+    out = concept_surfaces().get(concept, set()) | kb.surfaces_of(concept) | ({asked.lower()} if asked else set())
+    return {s for s in out if len(s) >= 2}
 
 
-def _mentions(order: Order, concept: str) -> bool:
-    kind = concept.partition(":")[0]
-    held = {"symptom": order.symptoms, "cause": order.causes, "action": order.actions,
-            "component": order.components, "part": order.parts}.get(kind, {})
-    if concept in held:
-        return True
-    return any(len(s) >= 2 and s in order.norm for s in concept_surfaces().get(concept, ()))
+_HELD = {"symptom": "symptoms", "cause": "causes", "action": "actions", "component": "components", "part": "parts"}
 
 
-def _action_done(order: Order, concept: str) -> bool:
-    """The note did the action: a surface not part of a machine or tool name (拧紧机 is no 拧紧)."""
-    for s in concept_surfaces().get(concept, {concept.partition(":")[2]}):
+def _mentions(order: Order, concept: str, surfaces: set[str]) -> bool:
+    """The note was found to say ``concept`` (an enrichment edge) or uses one of its ``surfaces``."""
+    held = getattr(order, _HELD.get(concept.partition(":")[0], ""), None) or {}
+    return concept in held or any(s in order.norm for s in surfaces)
+
+
+def _action_done(order: Order, concept: str, objects: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
+    """The note did the action (a surface not part of a machine or tool name: 拧紧机 is no 拧紧) — to one of
+    ``objects`` in the same clause when given (更换切刀, not 更换双氧水、检查切刀)."""
+    for s in concept_surfaces().get(concept, set()) | {concept.partition(":")[2]}:
         for m in re.finditer(re.escape(s), order.norm):
-            if not re.match(r"机|枪|ng|扭矩|力|套筒", order.norm[m.end():]):
+            if re.match(r"机|枪|ng|扭矩|力|套筒", order.norm[m.end():]):
+                continue
+            clause = re.split(r"[，。；;,、]", order.norm[m.end():], maxsplit=1)[0]
+            if not objects or any(o in clause for o in objects):
                 return True
     return False
 
 
+_FILLER = re.compile(r"一般|通常|经常|老是|总是|情况|时候|记录|设备|机器|机台|这台|那台|上回|一下|请问|现在|目前|"
+                     r"之前|以前|最近|哪台|哪个|哪些|什么|怎么|多少|几次|有没有|是不是|师傅|出现|发生|遇到|碰到|"
+                     r"处理|维修|修理|负责|解决")  # question words and generic verbs, never what a note is about
+
+
+@cache
+def _cue_words() -> re.Pattern[str]:
+    from zhuisu.assistant.intents import CUES
+
+    return re.compile("|".join(re.escape(c) for c in sorted({c for cs in CUES.values() for c in cs}, key=len,
+                                                            reverse=True)))
+
+
+def literal_words(ctx: Context) -> list[str]:
+    """Words of the question nothing else read (拆洗, 漏奶): the notes that use them are the ones asked about."""
+    from zhuisu.assistant.search import _STOP
+
+    rest = _cue_words().sub(" ", ctx.slots.rest)
+    if ctx.slots.window:
+        rest = rest.replace(ctx.slots.window.label, " ")
+    rest = _FILLER.sub(" ", rest)
+    for word in ACTIVITY:
+        rest = rest.replace(word, " ")
+    runs = re.split(r"[\s\W\d" + re.escape("".join(_STOP)) + r"]+", rest)
+    return [r for r in runs if len(r) >= 2 and not r.isascii()]
+
+
 def matching_orders(ctx: Context, labels: tuple[str, ...], *, machines: bool = True) -> list[Order]:
-    """Orders of the question's machines and window that mention every named concept of ``labels``."""
-    s = ctx.slots
-    orders = ctx.kb.orders_of(_machines(ctx) if machines else None,
-                              s.window.since if s.window else None, s.window.until if s.window else None)
+    """Orders of the question's machines and window that mention every named concept of ``labels``; where some
+    notes use the question's very words (零点漂移 rather than its synonym 读数不准), those."""
+    s, kb = ctx.slots, ctx.kb
+    orders = kb.orders_of(_machines(ctx) if machines else None,
+                          s.window.since if s.window else None, s.window.until if s.window else None)
+    objects = {w for label in ("Component", "SparePart") for c, asked in s.of(label).items()
+               for w in _surfaces(kb, c, asked)}
     for label in labels:
-        concepts = list(s.of(label))
-        if not concepts:
+        named = dict(s.of(label))
+        if not named:
             continue
         if label == "Action":
-            if "action:维修" in concepts:  # 维修 names a repair, whatever the note calls it
+            if "action:维修" in named:  # 维修 names a repair, whatever the note calls it
                 orders = [o for o in orders if o.type == "corrective"]
-                concepts.remove("action:维修")
-            orders = [o for o in orders if all(_action_done(o, c) for c in concepts)]
-        else:
-            orders = [o for o in orders if any(_mentions(o, c) for c in concepts)]
-    for word, kind in _ACTIVITY.items():
-        if word in s.text and "Action" in labels:
-            orders = [o for o in orders if o.type == kind or word in o.norm]
-    return orders
+                del named["action:维修"]
+            orders = [o for o in orders if all(_action_done(o, c, objects) for c in named)]
+            continue
+        forms = {c: _surfaces(kb, c, asked) for c, asked in named.items()}
+        orders = [o for o in orders if any(_mentions(o, c, forms[c]) for c in named)]
+        exact = [o for o in orders if any(len(a) >= 2 and a.lower() in o.norm for a in named.values())]
+        orders = exact or orders
+    if "Action" in labels:
+        for word in s.activity:
+            orders = [o for o in orders if o.type == ACTIVITY[word] or word in o.norm]
+    words = literal_words(ctx)
+    narrowed = [o for o in orders if all(w in o.norm for w in words)]
+    return narrowed if words and narrowed else orders
 
 
 def _search(ctx: Context, k: int = 3) -> list[tuple[Order, float]]:
+    """Notes most like the question (BM25); of the machines and parts it names, when it names some."""
     index, docs = _bm25(ctx.kb)
     query = tokens(_strip_cues(ctx.slots.text))
     out = []
-    for hit in index.top(query, k=k, min_score=1.0):
+    for hit in index.top(query, k=max(k, 50), min_score=1.0):
         if any(not t.startswith("#") for t in hit.terms):  # a word or concept in common, not bigrams alone
             out.append((docs[hit.doc], hit.score))
-    return out
+    scoped = [(o, sc) for o, sc in out if _in_scope(ctx, o)]
+    return (scoped or out)[:k]
+
+
+def _in_scope(ctx: Context, order: Order) -> bool:
+    machines = _machines(ctx)
+    parts = ctx.slots.of("Component")
+    return (machines is None or order.equipment in machines) and (
+        not parts or any(_mentions(order, c, _surfaces(ctx.kb, c, asked)) for c, asked in parts.items()))
 
 
 _bm25_cache: dict[int, tuple[BM25, list[Order]]] = {}
@@ -204,6 +257,9 @@ def _strip_cues(text: str) -> str:
 def fault_history(ctx: Context) -> Answer:
     s, kb = ctx.slots, ctx.kb
     machines = _machines(ctx)
+    if machines is None and s.window is not None:  # 昨天哪些设备出了故障: every machine, in that window
+        machines = {o.equipment for o in kb.orders.values() if o.equipment} | {
+            a.equipment for a in kb.alarms if a.equipment}
     if machines is None:
         return refuse(ctx.question, "请说明是哪台设备（如：3号压装机、#2烘箱、PRESS-02）。", intent="fault_history")
     everything = bool(re.search(r"保养|维保|维修记录|工单|全部|所有", s.text))
@@ -212,7 +268,7 @@ def fault_history(ctx: Context) -> Answer:
     alarms = [a for a in kb.alarms if a.equipment in machines
               and (s.window is None or (a.raised_at and s.window.since <= a.raised_at < s.window.until))]
     who = ("、".join(_eq_name(kb, u) for u in sorted(machines)) if len(machines) <= 3
-           else f"{len(machines)}台{s.equipment_type}")
+           else f"{len(machines)}台{s.equipment_type or '设备'}")
     scope = _window_text(s) or "记录中"
     lines = [f"{who}{scope}共有{len(faults)}条{'维修' if everything else '故障维修'}记录"
              + (f"、{len(alarms)}次报警" if alarms else "") + "："]
@@ -232,17 +288,23 @@ def fault_history(ctx: Context) -> Answer:
 
 
 def _symptom_orders(ctx: Context) -> tuple[list[Order], str]:
-    """Orders about the question's symptom (and component, machine type), or like cases found by BM25."""
+    """Orders about the question's symptom on the part it names (and machine, type); the symptom on the
+    machine's other parts when the part has none (said so); like cases found by BM25 when no symptom is named.
+    A part named without a machine that has no such record is no evidence of anything: nothing is returned."""
     s = ctx.slots
     if s.of("Symptom") or s.of("Cause"):
-        orders = matching_orders(ctx, ("Symptom", "Component"))
-        if orders:
+        orders = matching_orders(ctx, ("Symptom", "Cause", "Component"))
+        if orders or (s.of("Component") and not (s.equipment or s.equipment_type)):
             return orders, "concept"
-        orders = matching_orders(ctx, ("Symptom",))
+        orders = matching_orders(ctx, ("Symptom", "Cause"))
         if not orders and (s.equipment or s.equipment_type):
-            orders = matching_orders(ctx, ("Symptom",), machines=False)
+            orders = matching_orders(ctx, ("Symptom", "Cause"), machines=False)
         if orders:
             return orders, "symptom" if s.of("Component") else "concept"
+    if s.of("Component") and literal_words(ctx):  # 均质机漏奶: a part and words the lexicon lacks
+        orders = [o for o in matching_orders(ctx, ("Component",)) if o.type == "corrective"]
+        if orders and all(all(w in o.norm for w in literal_words(ctx)) for o in orders):
+            return orders, "concept"
     return [o for o, _ in _search(ctx)], "search"
 
 
@@ -254,11 +316,24 @@ def _widened(ctx: Context, how: str) -> str:
     return f"（记录中没有{parts}出现这个现象的维修，下面是其他部件的同类记录）"
 
 
+def _said(words: Iterable[str]) -> str:
+    """The question's words for what it asks about, none repeated inside another (压力波动, not 压力波动、波动)."""
+    ws = list(dict.fromkeys(words))
+    return "、".join(w for w in ws if not any(w != o and w in o for o in ws)) or "这个现象"
+
+
+def _none_found(ctx: Context, intent: str, then: str) -> Answer:
+    parts = "、".join(ctx.slots.of("Component").values())
+    what = _said([*ctx.slots.of("Symptom").values(), *ctx.slots.of("Cause").values()])
+    lead = f"记录中没有{parts}出现“{what}”的维修" if parts else "没有找到与这个现象相关的维修记录"
+    return refuse(ctx.question, f"{lead}，{then}", intent=intent)
+
+
 def fix(ctx: Context) -> Answer:
     orders, how = _symptom_orders(ctx)
     if not orders:
-        return refuse(ctx.question, "没有找到与这个现象相关的维修记录，无法给出有依据的处理方法。", intent="fix")
-    what = "、".join(c.partition(":")[2] for c in ctx.slots.of("Symptom")) or "这个现象"
+        return _none_found(ctx, "fix", "无法给出有依据的处理方法。")
+    what = _said(ctx.slots.of("Symptom").values())
     ranked: Counter[str] = Counter()
     examples: dict[str, list[tuple[Order, str]]] = defaultdict(list)
     for o in orders:
@@ -284,24 +359,22 @@ def fix(ctx: Context) -> Answer:
                   data={"actions": actions, "orders": [o.uid for o in orders], "matched_by": how})
 
 
-_CAUSE = [re.compile(r"原因[:：为是]?\s*([^，。；,;]+)"), re.compile(r"([^，。；,;：:]+?)(?:导致|引起|造成)")]
-
-
 def causes(ctx: Context) -> Answer:
+    from zhuisu.assistant.notes import causes as causes_in
+
     orders, how = _symptom_orders(ctx)
     if not orders:
-        return refuse(ctx.question, "没有找到与这个现象相关的维修记录，无法判断原因。", intent="causes")
+        return _none_found(ctx, "causes", "无法判断原因。")
+    symptom = {w for c, asked in [*ctx.slots.of("Symptom").items(), *ctx.slots.of("Cause").items()]
+               for w in _surfaces(ctx.kb, c, asked)} | set(literal_words(ctx))
     ranked: Counter[str] = Counter()
     where: dict[str, list[str]] = defaultdict(list)
     for o in orders:
-        found = [m.group(1).strip() for p in _CAUSE for m in p.finditer(o.text) if m.group(1).strip()]
-        found += [c.partition(":")[2] for c in o.causes]
-        if not found and o.type == "corrective":
-            found = [f"{c.partition(':')[2]}故障" for c in o.components][:2]
-        for cause in dict.fromkeys(found):
+        for cause in causes_in(o, symptom, ctx.kb):
+            cause = next((c for c in ranked if _same(c, cause)), cause)  # 传感起 is 传感器 misspelt
             ranked[cause] += 1
             where[cause].append(o.id)
-    what = "、".join(c.partition(":")[2] for c in ctx.slots.of("Symptom")) or "这个现象"
+    what = _said(ctx.slots.of("Symptom").values())
     scope = f"{ctx.slots.equipment_type}上" if ctx.slots.equipment_type else ""
     searched = ("（按相似度检索）" if how == "search" else "") + _widened(ctx, how)
     lines = [f"{scope}“{what}”的相关记录{len(orders)}条{searched}，记录中的原因："]
@@ -313,6 +386,13 @@ def causes(ctx: Context) -> Answer:
     return Answer(ctx.question, "\n".join(lines), "causes", [_cite(o) for o in orders],
                   data={"causes": [{"cause": c, "count": n, "orders": where[c]} for c, n in ranked.most_common()],
                         "orders": [o.uid for o in orders], "matched_by": how})
+
+
+def _same(a: str, b: str) -> bool:
+    from zhuisu.assistant.slots import edit_distance
+
+    a, b = a.removesuffix("（疑似）"), b.removesuffix("（疑似）")
+    return a == b or (min(len(a), len(b)) >= 4 and edit_distance(a, b, limit=1) <= 1)
 
 
 _REPLACED = re.compile(r"(?:更换|换了|换掉|换新|替换)(?:件[:：])?\s*([^，。；,;、（(：:]+)")
@@ -342,7 +422,7 @@ def parts(ctx: Context) -> Answer:
 def last_done(ctx: Context) -> Answer:
     kb, s = ctx.kb, ctx.slots
     orders = matching_orders(ctx, ("Action", "Component", "SparePart", "Symptom"))
-    if re.search(r"故障|坏|出问题|修", s.text) and not re.search(r"保养|校准|标定", s.text):
+    if re.search(r"故障|坏|出问题|修", s.text) and not s.activity:
         orders = [o for o in orders if o.type == "corrective"]
     if not orders:
         what = "".join([*s.of("Action").values(), *s.of("Component").values(), *s.of("Symptom").values()])
@@ -364,7 +444,7 @@ def who(ctx: Context) -> Answer:
     if _machines(ctx) is None and not (s.of("Symptom") or s.of("Component") or s.of("Action") or s.window):
         return refuse(ctx.question, "请说明是哪台设备或哪次维修（如：2号绕线机上次是谁修的？）。", intent="who")
     orders = matching_orders(ctx, ("Symptom", "Component", "Action"))
-    if re.search(r"修|维修|处理|故障", s.text) and not re.search(r"保养|校准|标定", s.text):
+    if re.search(r"修|维修|处理|故障", s.text) and not s.activity:
         orders = [o for o in orders if o.type == "corrective"] or orders
     if not orders:
         return refuse(ctx.question, "没有找到相应的维修记录。", intent="who")

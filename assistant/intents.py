@@ -42,9 +42,11 @@ CUES: dict[str, dict[str, float]] = {
     "downtime": {"停机": 3, "停线": 3, "停产": 3, "宕机": 3, "停了多久": 4, "停机时间": 4, "停机时长": 4,
                  "停了": 2, "停多久": 4, "耽误": 2, "影响生产": 2, "downtime": 4},
     "supplier": {"供应商": 4, "厂家": 3.5, "哪家": 3, "供货": 3, "谁供": 3, "来自哪": 3, "产地": 2.5, "哪个厂": 3,
-                 "谁家": 3, "哪里买": 3, "采购自": 3, "生产商": 3, "供方": 3, "牌子": 2},
+                 "谁家": 3, "哪里买": 3, "采购自": 3, "生产商": 3, "供方": 3, "牌子": 2, "供的": 3, "提供": 2.5,
+                 "来自": 2.5, "谁供应": 3},
     "materials": {"原料": 3.5, "原材料": 3.5, "物料": 3, "材料": 3, "用了哪些": 2, "组成": 2, "用料": 3,
-                  "投料": 3, "哪些批次": 2.5, "上游": 2.5, "用了什么": 2, "由什么": 2, "bom": 3, "零部件批次": 3},
+                  "投料": 3, "哪些批次": 2.5, "上游": 2.5, "用了什么": 2, "由什么": 2, "bom": 3, "零部件批次": 3,
+                  "哪些料": 3, "什么料": 3, "做的": 1.5, "做成": 1.5},
     "where_went": {"流向": 4, "发给": 3.5, "发到": 3.5, "卖给": 3.5, "去哪": 3.5, "去向": 4, "哪些客户": 4,
                    "客户": 2.5, "发货": 2.5, "下游": 3, "出货": 3, "流到": 4, "影响了哪些": 3, "波及": 3,
                    "去了哪": 3.5, "发往": 3.5, "用户": 1.5, "召回": 3, "到了哪": 3},
@@ -76,11 +78,15 @@ def classify(slots: Slots, *, previous: str | None = None) -> Understanding:
     if OUT_OF_SCOPE.search(t):
         return Understanding(None, 0.0, {}, out_of_scope=True)
     scores = {name: sum(w for cue, w in cues.items() if cue in t) for name, cues in CUES.items()}
-    has_item = bool(slots.items or slots.unknown_ids or slots.ambiguous_ids)
+    cued = dict(scores)  # what the words alone say, before the slots weigh in
+    traced = any(kind not in ("SparePart", "Component") for _uid, kind in slots.items)  # a lot, unit, shipment…
+    has_item = bool(traced or slots.unknown_ids or slots.ambiguous_ids)
     has_machine = bool(slots.equipment or slots.equipment_type or slots.candidates)
     symptom = bool(slots.of("Symptom"))
     action = bool(slots.of("Action")) or bool(re.search(r"保养|校准|标定|维修|换", t))
     # slot evidence: what each intent needs present
+    if slots.supplier_word:  # 哪个牧场, 哪家糖业
+        scores["supplier"] += 2.5
     if has_item:
         for name in ("supplier", "materials", "where_went"):
             scores[name] += 1.0
@@ -106,7 +112,7 @@ def classify(slots: Slots, *, previous: str | None = None) -> Understanding:
         scores["last_done"] += 1.0
     if scores["last_done"] > 0 and scores["who"] >= 3:
         scores["last_done"] -= 2.0  # 上次是谁修的: a who question about the last repair
-    if scores["downtime"] > 0:
+    if cued["downtime"] > 0:
         scores["fault_history"] -= 1.0
         scores["last_done"] -= 1.0
     if scores["parts"] > 0:
@@ -115,7 +121,7 @@ def classify(slots: Slots, *, previous: str | None = None) -> Understanding:
     if scores["where_went"] >= 3.5:
         scores["materials"] -= 1.5
         scores["supplier"] -= 1.0
-    if scores["similar"] > 0 and scores["fix"] < 1.5:
+    if cued["similar"] > 0 and scores["fix"] < 1.5:
         scores["fault_history"] -= 1.0 if has_machine else 2.5
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], list(CUES).index(kv[0])))
     best, score = ranked[0]

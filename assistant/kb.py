@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from zhuisu.graph.store import Store
 
 _EQUIPMENT_KINDS = ("EquipmentUnit", "Equipment", "WorkCenter", "Line", "Area", "Site")
+PART_NUMBER = re.compile(r"(?<![A-Za-z])SP-?(\d{3,})", re.IGNORECASE)  # a spare part number, dash or not
 _NUMBER_MARK = re.compile(r"^(?:#\s*)?(\d{1,3}|[零一二两三四五六七八九十]{1,3})\s*[号#]?|[-_#\s]*(\d{1,3})\s*[号#]?$")
 
 
@@ -103,7 +104,17 @@ class KB:
     technicians: set[str]
     type_words: dict[str, str]  # surface of an equipment type (folded) → the type name the store uses
     symptoms: set[str] = field(default_factory=set)  # symptom concepts the notes report
-    symptom_words: dict[str, str] = field(default_factory=dict)  # surface → concept, from corrective notes
+    vocabulary: dict[str, tuple[str, str]] = field(default_factory=dict)  # surface → (label, concept) the notes use
+    _surfaces: dict[str, set[str]] | None = field(default=None, repr=False)
+
+    def surfaces_of(self, concept: str) -> set[str]:
+        """Every surface the notes wrote for ``concept`` (柱塞 for component:活塞)."""
+        if self._surfaces is None:
+            out: dict[str, set[str]] = defaultdict(set)
+            for surface, (_label, c) in self.vocabulary.items():
+                out[c].add(surface)
+            self._surfaces = dict(out)
+        return self._surfaces.get(concept, set())
 
     def orders_of(self, equipment: set[str] | None = None, since: datetime | None = None,
                   until: datetime | None = None) -> list[Order]:
@@ -216,9 +227,9 @@ def _read(store: Store) -> KB:
             order.components[d.uid] = surface
         elif rel in slots:
             getattr(order, slots[rel])[d.uid] = surface
-    for order in orders.values():  # part numbers written in the note (更换件：加热管（SP-9034）)
-        for part in re.findall(r"SP-\d+", order.text):
-            order.parts.setdefault(f"part:{part}", part)
+    for order in orders.values():  # part numbers written in the note (更换件：加热管（SP-9034）, SP9173)
+        for digits in PART_NUMBER.findall(order.text):
+            order.parts.setdefault(f"part:SP-{digits}", f"SP-{digits}")
 
     type_words: dict[str, str] = {}
     for eq in equipment.values():
@@ -232,15 +243,29 @@ def _read(store: Store) -> KB:
     _lexicon_types(type_words)
     technicians = {o.technician for o in orders.values() if o.technician}
     symptoms = {c for o in orders.values() for c in o.symptoms}
-    words: dict[str, str] = {}
-    for o in orders.values():
-        if o.type == "corrective":
-            for concept, surface in o.symptoms.items():
-                for w in (norm(surface), norm(concept.partition(":")[2])):
-                    if len(w) >= 2 and w not in type_words:
-                        words.setdefault(w, concept)
     return KB(equipment, orders, sorted(alarms.values(), key=lambda a: a.raised_at or datetime.min),
-              named, dict(supplier_lots), technicians, type_words, symptoms, words)
+              named, dict(supplier_lots), technicians, type_words, symptoms, _vocabulary(orders, type_words))
+
+
+_LEARNED = (("components", "Component"), ("symptoms", "Symptom"), ("causes", "Cause"))
+
+
+def _vocabulary(orders: dict[str, Order], type_words: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Words the notes were found to use for parts, symptoms and causes (切刀, 切不断, 阀杆), so a question can
+    name them even where the lexicon does not; a word read under several labels keeps its most frequent one."""
+    from zhuisu.nlp.lexicon import LEXICON_DIR
+
+    never = set((LEXICON_DIR / "not_entities.txt").read_text(encoding="utf-8").split())
+    seen: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    for o in orders.values():
+        for attr, label in _LEARNED:
+            if label == "Symptom" and o.type != "corrective":
+                continue  # a preventive note's "symptoms" are mostly checklist words
+            for concept, surface in getattr(o, attr).items():
+                w = norm(surface)
+                if len(w) >= 2 and not re.search(r"\d", w) and w not in type_words and w not in never:
+                    seen[w][(label, concept)] += 1
+    return {w: c.most_common(1)[0][0] for w, c in seen.items()}
 
 
 def _lexicon_types(type_words: dict[str, str]) -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _ZH = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
        "九": 9}
 NUM = r"(?:\d{1,3}|[零〇一二两三四五六七八九十百]{1,4})"
-_ID = re.compile(r"(?<![a-z0-9])([a-z]{0,6}-?[a-z]{0,3}-?\d{3,}(?:-[a-z]{0,3}\d+)*)(?![a-z0-9])")
+_ID = re.compile(r"(?<![a-z0-9])([a-z]{0,6}-?[a-z]{0,3}-?\d{3,}(?:[a-z]{1,3}\d+)?(?:-[a-z]{0,3}\d+)*)(?![a-z0-9])")
 _PRONOUN = re.compile(r"它|这台|那台|该设备|这个设备|那个设备|这批|那批|该批|这个批次|同一台|这台机|那台机|他们|上面")
 
 # materials as technicians say them (磁铁 for 磁钢) — domain words, not answers
@@ -83,6 +83,9 @@ class Slots:
     top: int | None = None
     pronoun: bool = False
     corrected: list[tuple[str, str]] = field(default_factory=list)  # (what was written, what it was read as)
+    activity: list[str] = field(default_factory=list)  # 保养, 校准…: the kind of work asked about
+    rest: str = ""  # the question with identifiers, machines and concepts blanked: words nothing else read
+    supplier_word: bool = False  # a word suppliers' names end with (牧场, 糖业): asking who supplied
 
     def of(self, label: str) -> dict[str, str]:
         return self.concepts.get(label, {})
@@ -92,7 +95,7 @@ class Slots:
                 "concepts": {k: sorted(v) for k, v in self.concepts.items() if v},
                 "items": [u for u, _ in self.items], "materials": self.materials, "people": self.people,
                 "window": self.window.to_dict() if self.window else None, "top": self.top,
-                "corrected": [list(c) for c in self.corrected]}
+                "activity": self.activity, "corrected": [list(c) for c in self.corrected]}
 
 
 def extract(question: str, kb: KB, store: Store, today: date) -> Slots:
@@ -106,8 +109,38 @@ def extract(question: str, kb: KB, store: Store, today: date) -> Slots:
     slots.pronoun = bool(_PRONOUN.search(text))
     _materials(masked, slots, kb)
     _people(text, slots, kb)
-    _concepts(masked, slots, kb)
+    slots.rest = _concepts(masked, slots, kb)
+    slots.activity = [w for w in ACTIVITY if w in text]
+    slots.supplier_word = any(w in text for w in _supplier_words(kb))
     return slots
+
+
+ACTIVITY = {"保养": "preventive", "维保": "preventive", "点检": "preventive", "校准": "calibration",
+            "标定": "calibration", "校验": "calibration"}  # words naming a kind of order
+
+
+def mask_equipment(text: str, kb: KB) -> str:
+    """``text`` (normalised) with every machine mention blanked out."""
+    return _match_equipment(text, Slots(text=text), kb, _index(kb))
+
+
+_supplier_cache: dict[int, frozenset[str]] = {}
+
+
+def _supplier_words(kb: KB) -> frozenset[str]:
+    """What suppliers' names end with (生态牧场 → 牧场, 糖业有限公司 → 糖业): 哪个牧场 asks for a supplier."""
+    got = _supplier_cache.get(id(kb))
+    if got is None:
+        words = set()
+        for n in kb.named.values():
+            if n.kind == "Supplier":
+                core = re.sub(r"(?:股份)?有限(?:责任)?公司$|公司$|专业合作社$", "", norm(n.name))
+                if len(core) >= 4:
+                    words.add(core[-2:])
+        got = frozenset(words)
+        _supplier_cache.clear()
+        _supplier_cache[id(kb)] = got
+    return got
 
 
 # ── identifiers ────────────────────────────────────────────────────────────────
@@ -138,6 +171,9 @@ def _identifiers(text: str, slots: Slots, kb: KB, store: Store) -> str:
         if any(eq.uid.partition(":")[2].lower() == m.group(1) for eq in kb.equipment.values()):
             continue  # a machine code (PRESS-02): the equipment matcher reads it
         found_here = hits.get(token) or [(u, "MaterialLot") for u in kb.supplier_lots.get(m.group(1), [])]
+        if len(found_here) == 1 and found_here[0][1] in _CONCEPT_KINDS:  # PT100: a part the notes name
+            label = _CONCEPT_KINDS[found_here[0][1]]
+            slots.concepts.setdefault(label, {})[found_here[0][0]] = m.group(1)
         if len(found_here) == 1:
             slots.items.append(found_here[0])
         elif found_here:
@@ -146,6 +182,9 @@ def _identifiers(text: str, slots: Slots, kb: KB, store: Store) -> str:
             slots.unknown_ids.append(token)
         out = out[: m.start()] + " " * (m.end() - m.start()) + out[m.end():]
     return out
+
+
+_CONCEPT_KINDS = {"SparePart": "SparePart", "Component": "Component"}
 
 
 # ── equipment ──────────────────────────────────────────────────────────────────
@@ -361,20 +400,29 @@ def _top(text: str) -> int | None:
 
 
 # ── materials, people, concepts ────────────────────────────────────────────────
+_SAME_CHAR = str.maketrans({"奶": "乳"})  # 奶粉 is 乳粉, 牛奶 is 牛乳
+_CATEGORY_WORDS = {"包装": "packaging", "包材": "packaging"}  # a material's category, named by its kind
+
+
+def _head(name: str) -> str:
+    plain = re.sub(r"\(.*?\)|（.*?）", " ", norm(name))  # 白砂糖（一级） → 白砂糖
+    return plain.split()[0].translate(_SAME_CHAR) if plain.strip() else ""
+
+
 @cache
 def _material_words(kb_id: int, names: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
     words: dict[str, list[str]] = defaultdict(list)
     for uid, name in names:
-        head = norm(name).split()[0] if name.strip() else ""
+        head = _head(name)
         for n in range(2, len(head) + 1):
             words[head[-n:]].append(uid)
     return dict(words)
 
 
 def _materials(text: str, slots: Slots, kb: KB) -> None:
-    names = tuple(sorted((n.uid, n.name) for n in kb.named.values() if n.kind == "Material"))
-    words = _material_words(id(kb), names)
-    t = text
+    mats = [n for n in kb.named.values() if n.kind == "Material"]
+    words = _material_words(id(kb), tuple(sorted((n.uid, n.name) for n in mats)))
+    t = text.translate(_SAME_CHAR)
     for pass_words in (words, _MATERIAL_SYNONYMS):  # the materials' own words first: 漆包线 is not 漆
         for word in sorted(pass_words, key=len, reverse=True):
             if word not in t:
@@ -386,6 +434,34 @@ def _materials(text: str, slots: Slots, kb: KB) -> None:
             if canon in words:
                 slots.material_words.append(word)
             t = t.replace(word, " ")
+    for word, category in _CATEGORY_WORDS.items():
+        if word in t:
+            slots.materials += [n.uid for n in mats if n.attrs.get("category") == category]
+            slots.material_words.append(word)
+    if slots.materials:
+        return
+    for n in mats:  # 白糖 for 白砂糖, 生奶 for 生牛乳: the name's first and last character, in order
+        head = _head(n.name)
+        if len(head) < 3:
+            continue
+        for m in re.finditer(re.escape(head[0]) + r"[^\s的]{0,3}?" + re.escape(head[-1]), t):
+            if _subsequence(m.group(0), head):
+                slots.materials.append(n.uid)
+                slots.material_words.append(m.group(0))
+                break
+    last = defaultdict(list)
+    for n in mats:
+        last[_head(n.name)[-1:]].append(n)
+    if not slots.materials:  # 用的糖: a last character only one material's name ends with
+        for m in re.finditer(r"的(.)", t):
+            if len(last.get(m.group(1), [])) == 1:
+                slots.materials.append(last[m.group(1)][0].uid)
+                slots.material_words.append(m.group(1))
+
+
+def _subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(c in it for c in short)
 
 
 def _people(text: str, slots: Slots, kb: KB) -> None:
@@ -406,31 +482,89 @@ def concept_surfaces() -> dict[str, set[str]]:
 _GENERIC = {"symptom:故障", "symptom:异常", "symptom:问题", "symptom:报警", "action:处理"}  # say nothing specific
 
 
-def _concepts(text: str, slots: Slots, kb: KB) -> None:
+def _concepts(text: str, slots: Slots, kb: KB) -> str:
+    """Concepts named in ``text``, longest match first over the lexicon and the words this plant's notes use
+    (切不断 is one symptom, not 不断); returns the text with what was read blanked out."""
     lex = lexmod.base()
+    learned = learned_words(kb)
+    rest = list(text)
     i = 0
-    last_attribute: tuple[str, int] | None = None  # (attribute name, end) for 温度 + 偏低 → 温度偏低
+    last_attribute: tuple[str, int, int] | None = None  # (attribute, start, end) for 温度 + 偏低 → 温度偏低
     while i < len(text):
         entry = lex.longest(text, i) if not text[i].isspace() else None
+        word = learned.longest(text, i) if not text[i].isspace() else None
+        if word is not None and (entry is None or len(word[0]) >= len(entry.surface)):
+            surface, label, concept = word
+            if label == "Symptom" and last_attribute and i - last_attribute[2] <= 1:
+                surface = text[last_attribute[1] : i + len(surface)]  # 灌装量 + 不准: the notes' 灌装量不准
+            slots.concepts.setdefault(label, {}).setdefault(concept, surface)
+            rest[i : i + len(word[0])] = " " * len(word[0])
+            last_attribute = None
+            i += len(word[0])
+            continue
         if entry is None:
             i += 1
             continue
         surface = text[i : i + len(entry.surface)]
         if entry.label == "Attribute":
-            last_attribute = (entry.concept.partition(":")[2], i + len(surface))
-        elif entry.label == "Symptom" and last_attribute and i - last_attribute[1] <= 1:
+            last_attribute = (entry.concept.partition(":")[2], i, i + len(surface))
+        elif entry.label == "Symptom" and last_attribute and i - last_attribute[2] <= 1:
             composite = f"symptom:{last_attribute[0]}{entry.concept.partition(':')[2]}"
             if composite in kb.symptoms or not entry.contextual:
                 slots.concepts.setdefault("Symptom", {})[composite] = last_attribute[0] + surface
             if composite in kb.symptoms:
+                rest[i : i + len(surface)] = " " * len(surface)
                 i += len(surface)
                 continue
         tool_name = entry.label == "Action" and re.match(r"机|枪|ng|扭矩|套筒", text[i + len(surface):])
         # 拧紧枪 names a tool, not the action 拧紧
-        if not entry.contextual and not tool_name and entry.concept not in _GENERIC:
+        if entry.label == "Equipment" and entry.concept.startswith("equipment-type:"):
+            # a kind of machine this plant does not have: a part of one where the notes name it (均质机 in a
+            # pasteuriser), else nothing the records know (空压机)
+            if any(surface in o.norm for o in kb.orders.values()):
+                slots.concepts.setdefault("Component", {}).setdefault(f"component:{surface}", surface)
+            else:
+                slots.unknown_equipment.append(surface)
+        elif not entry.contextual and not tool_name and entry.concept not in _GENERIC:
             slots.concepts.setdefault(entry.label, {}).setdefault(entry.concept, surface)
+        if not entry.contextual:
+            rest[i : i + len(surface)] = " " * len(surface)
         i += len(entry.surface)
-    for word, concept in kb.symptom_words.items():  # symptoms the notes were found to report (烧断, 剪线不断)
-        found = slots.of("Symptom")
-        if word in text and concept not in found and not any(word in f or f in word for f in found.values()):
-            slots.concepts.setdefault("Symptom", {})[concept] = word
+    unread = "".join(rest)
+    if "Action" not in slots.concepts and re.search(r"换(?!班|算|成|向|人|季)", unread):
+        slots.concepts["Action"] = {"action:更换": "换"}  # 上次换切刀: the bare verb
+    return unread
+
+
+@dataclass
+class _Learned:
+    words: dict[str, tuple[str, str]]
+    lengths: dict[str, list[int]]
+
+    def longest(self, text: str, start: int) -> tuple[str, str, str] | None:
+        for n in self.lengths.get(text[start], ()):
+            hit = self.words.get(text[start : start + n])
+            if hit is not None:
+                return text[start : start + n], hit[0], hit[1]
+        return None
+
+
+_learned_cache: dict[int, _Learned] = {}
+
+
+def learned_words(kb: KB) -> _Learned:
+    """Longest-match lookup over the words this plant's notes use (``KB.vocabulary``)."""
+    got = _learned_cache.get(id(kb))
+    if got is None:
+        from zhuisu.assistant.intents import CUES
+
+        cues = {c for words in CUES.values() for c in words}
+        words = {w: v for w, v in kb.vocabulary.items()  # a note's 本月 or 处理 is never what a question asks about
+                 if w not in cues and time_window(w, date(2000, 6, 15)) is None and w not in ACTIVITY}
+        lengths: dict[str, set[int]] = defaultdict(set)
+        for w in words:
+            lengths[w[0]].add(len(w))
+        got = _Learned(words, {c: sorted(n, reverse=True) for c, n in lengths.items()})
+        _learned_cache.clear()
+        _learned_cache[id(kb)] = got
+    return got

@@ -75,7 +75,10 @@ def supplier(ctx: Context) -> Answer:
     supplies = {e.dst: e.src for e in tr.edges if e.rel == "supplies"}
     lots = [n for n in tr.nodes if n.uid in supplies]
     if ctx.slots.materials:
-        lots = [n for n in lots if n.material is not None and n.material.uid in ctx.slots.materials]
+        named = {n.uid for n in _material_lots(tr, ctx.slots.materials)}
+        bought = [n for n in lots if n.uid in named]
+        # a material made in-house (奶仓原奶): the suppliers of what went into its lots
+        lots = bought or [n for n in lots if named & set(paths.get(n.uid, [])[:-1])]
     if not lots:
         what = "、".join(ctx.slots.material_words) or "外购物料"
         return refuse(ctx.question, f"{uid.partition(':')[2]} 的追溯中没有{what}的供应商记录。", intent="supplier")
