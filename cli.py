@@ -381,7 +381,7 @@ def _run_connector(connector: Any, seconds: float | None = None) -> None:
 @app.command()
 @friendly
 def bench(
-    units: Annotated[int, typer.Option(help="规模 motor-plant units (≈22 edges each)")] = 10_000,
+    units: Annotated[int, typer.Option(help="规模 bench-plant units (≈26 edges each; 780000: ≈20M edges)")] = 10_000,
     seed: Annotated[int, typer.Option(help="随机种子 seed")] = 1,
     queries: Annotated[int, typer.Option(help="backward traces timed")] = 200,
     forward: Annotated[int, typer.Option(help="forward traces from supplier lots timed")] = 10,
@@ -389,13 +389,14 @@ def bench(
     peer: Annotated[list[str] | None, typer.Option(help="peers: sqlite, postgresql, networkx, ladybug")] = None,
     db: Annotated[str | None, typer.Option(help="reuse this SQLite store instead of generating one")] = None,
     pg_url: Annotated[str, typer.Option(help="PostgreSQL server for the peer")] = "postgresql://postgres@127.0.0.1:5432/test",
+    rca_units: Annotated[int, typer.Option(help="RCA timed over this many units downstream of a lot (0: skip)")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="print the figures as one JSON object")] = False,
 ) -> None:
     """性能基准 benchmark zhuisu against SQL WITH RECURSIVE, networkx and LadybugDB (docs/benchmarks.md)."""
     from zhuisu.graph import benchmark
 
     report = benchmark.run(units, seed=seed, queries=queries, forward_queries=forward, path_queries=paths,
-                           peers=tuple(peer or benchmark.PEERS), pg_url=pg_url, db=db,
+                           peers=tuple(peer or benchmark.PEERS), pg_url=pg_url, db=db, rca_units=rca_units,
                            log=lambda line: err.print(line))
     if as_json:
         _print_json(benchmark.summary(report))

@@ -1,7 +1,7 @@
-"""Ingest rate, start-up, memory and trace latency on a generated motor plant, side by side with SQLite and
-PostgreSQL WITH RECURSIVE, networkx and LadybugDB: a thin entry point over ``zhuisu bench``.
+"""Ingest rate, start-up, memory, trace latency and RCA on the generated bench plant, side by side with SQLite
+and PostgreSQL WITH RECURSIVE, networkx and LadybugDB: a thin entry point over ``zhuisu bench``.
 
-    python bench/ingest_trace.py --units 100000 [--json] [--db existing.db]
+    python bench/ingest_trace.py --units 780000 [--json] [--db existing.db]   # 780000 units: ≈ 20M edges
 """
 
 from zhuisu.cli import app

@@ -1,11 +1,11 @@
 """``zhuisu bench``: zhuisu side by side with the engines a user would pick instead, on one generated plant.
 
-Generates a motor plant (or reuses a store), times bulk ingest, engine start-up and memory, then times
-backward traces of units, forward containment from supplier lots and shortest paths with zhuisu's
-traversal core (``reach``, ``route``) and, on the same start nodes, SQLite and PostgreSQL ``WITH
-RECURSIVE``, networkx and LadybugDB. Every peer's answer is checked equal to zhuisu's before it is timed.
-Peers get the material-flow edges, which is what a trace traverses (see docs/benchmarks.md).
-"""
+Generates the bench plant (``zhuisu.samples.bench_plant``) or reuses a store, times bulk ingest, engine
+start-up and memory, then times backward traces of units, forward containment from supplier lots and
+shortest paths with zhuisu's traversal core (``walk``; ``reach`` adds quantities; ``route``), RCA, and,
+on the same start nodes, SQLite and PostgreSQL ``WITH RECURSIVE``, networkx and LadybugDB. Every peer's
+answer is checked equal to zhuisu's before it is timed. Peers get the material-flow edges, which is what
+a trace traverses (see docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from zhuisu.graph.engine import Engine
 from zhuisu.graph.paths import route
-from zhuisu.graph.reach import reach
+from zhuisu.graph.reach import reach, walk
 from zhuisu.graph.store import Store
 
 PEERS = ("sqlite", "postgresql", "networkx", "ladybug")
@@ -40,7 +40,8 @@ class Disagreement(AssertionError):
 
 def run(units: int, *, seed: int = 1, queries: int = 200, forward_queries: int = 10, path_queries: int = 100,
         peers: tuple[str, ...] = PEERS, pg_url: str = PG_URL, db: str | os.PathLike[str] | None = None,
-        workdir: str | os.PathLike[str] | None = None, log: Log = lambda _: None) -> dict[str, Any]:
+        workdir: str | os.PathLike[str] | None = None, rca_units: int = 200,
+        log: Log = lambda _: None) -> dict[str, Any]:
     """Run the benchmark and return every figure (``summary`` picks the issue's JSON object from it)."""
     with ExitStack() as stack:
         work = Path(workdir) if workdir else Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -51,7 +52,7 @@ def run(units: int, *, seed: int = 1, queries: int = 200, forward_queries: int =
             report.update(_build(units, seed, work, store_path, log))
         elif (store_path.parent / "ingest.json").exists():  # written by an earlier ingest of this store
             done = json.loads((store_path.parent / "ingest.json").read_text())
-            report["ingest_edges_per_s"] = round(done["edges_per_s"])
+            report.update({k: v for k, v in done.items() if k != "edges_per_s"})
         store = Store(f"sqlite:///{store_path}")
         counts = store.counts()
         report.update(nodes=counts["nodes"], edges=counts["edges"])
@@ -60,6 +61,8 @@ def run(units: int, *, seed: int = 1, queries: int = 200, forward_queries: int =
         roots = _roots(engine, rng, queries, forward_queries, path_queries)
         report["roots"] = {k: len(v) for k, v in roots.items()}
         mine = _time_zhuisu(engine, roots, report, log)
+        if rca_units:
+            _time_rca(engine, roots["forward"], rca_units, rng, report, log)
         report["peers"] = {}
         for name in peers:
             log(f"peer {name}…")
@@ -76,7 +79,7 @@ def run(units: int, *, seed: int = 1, queries: int = 200, forward_queries: int =
 def summary(report: dict[str, Any]) -> dict[str, Any]:
     """The issue's JSON object: exactly these keys."""
     keys = ("units", "nodes", "edges", "ingest_edges_per_s", "load_s", "bytes_per_edge", "backward_p50_ms",
-            "backward_p95_ms", "forward_p50_ms", "forward_p95_ms", "paths_p50_ms")
+            "backward_p95_ms", "forward_p50_ms", "forward_p95_ms", "paths_p50_ms", "rca_ms")
     out = {k: report.get(k) for k in keys}
     out["peers"] = {name: {k: p.get(k) for k in ("backward_p50_ms", "forward_p50_ms", "paths_p50_ms")}
                     for name, p in report.get("peers", {}).items()}
@@ -85,24 +88,34 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
 
 # ── zhuisu ────────────────────────────────────────────────────────────────────
 def _build(units: int, seed: int, work: Path, store_path: Path, log: Log) -> dict[str, Any]:
-    from zhuisu.ingest.registry import plan
-    from zhuisu.samples import generate
+    """Generate the bench plant's canonical records batch by batch and ingest each into a fresh SQLite store,
+    timing the two apart: ``ingest_edges_per_s`` is the store alone (``Store.ingest``), ``records_edges_per_s``
+    what producing the records costs (the part an adapter plays)."""
+    from zhuisu.samples import bench_plant
 
-    log(f"generating a {units}-unit motor plant…")
-    t0 = time.perf_counter()
-    generate("motor", units=units, seed=seed, out=work / "plant")
-    generate_s = time.perf_counter() - t0
+    log(f"generating and ingesting a {units}-unit bench plant…")
     store = Store(f"sqlite:///{store_path}")
-    log("ingesting…")
-    t0 = time.perf_counter()
-    for batch in plan(work / "plant"):
+    generate_s = ingest_s = 0.0
+    records = 0
+    batches = bench_plant.batches(units, seed)
+    while True:
+        t0 = time.perf_counter()
+        batch = next(batches, None)
+        generate_s += time.perf_counter() - t0
+        if batch is None:
+            break
+        records += len(batch.edges)
+        t0 = time.perf_counter()
         store.ingest(batch)
-    ingest_s = time.perf_counter() - t0
+        ingest_s += time.perf_counter() - t0
+        del batch
     edges = store.counts()["edges"]
     store.close()
     done = {"generate_s": round(generate_s, 1), "ingest_s": round(ingest_s, 1),
-            "ingest_edges_per_s": round(edges / ingest_s)}
+            "records_edges_per_s": round(records / generate_s), "ingest_edges_per_s": round(edges / ingest_s)}
     (store_path.parent / "ingest.json").write_text(json.dumps({**done, "edges_per_s": edges / ingest_s}))
+    log(f"ingest: {done['ingest_edges_per_s']} edges/s into the store ({done['ingest_s']} s), records "
+        f"{done['records_edges_per_s']} edges/s ({done['generate_s']} s)")
     return done
 
 
@@ -176,15 +189,18 @@ def _time_zhuisu(engine: Engine, roots: dict[str, list[Any]], report: dict[str, 
     answers: dict[str, Any] = {"backward": {}, "forward": {}, "paths": {}}
     sizes: dict[str, list[int]] = {"backward": [], "forward": []}
     for direction in ("backward", "forward"):
-        times = []
+        forward = direction == "forward"
+        times, with_amounts = [], []
         for root in roots[direction]:
-            reach(engine, root, direction)  # warm: the first touch of mapped pages is not a query
-            ms, got = min((_clock(lambda r=root, d=direction: reach(engine, r, d)) for _ in range(3)),
+            walk(engine, root, forward=forward)  # warm: the first touch of mapped pages is not a query
+            ms, got = min((_clock(lambda r=root, f=forward: walk(engine, r, forward=f)) for _ in range(3)),
                           key=lambda pair: pair[0])
             times.append(ms)
+            with_amounts.append(min(_clock(lambda r=root, d=direction: reach(engine, r, d))[0] for _ in range(2)))
             answers[direction][root] = set(engine.node_ids(got.nodes).tolist())
             sizes[direction].append(len(got.nodes))
         report[f"{direction}_p50_ms"], report[f"{direction}_p95_ms"] = _percentiles(times)
+        report[f"{direction}_reach_p50_ms"], report[f"{direction}_reach_p95_ms"] = _percentiles(with_amounts)
         report[f"{direction}_nodes_p50"] = int(statistics.median(sizes[direction]))
     times = []
     for a, b in roots["paths"]:
@@ -193,10 +209,36 @@ def _time_zhuisu(engine: Engine, roots: dict[str, list[Any]], report: dict[str, 
         times.append(ms)
         answers["paths"][(a, b)] = len(got) - 1
     report["paths_p50_ms"], report["paths_p95_ms"] = _percentiles(times)
-    log(f"zhuisu: backward p50 {report['backward_p50_ms']} ms ({report['backward_nodes_p50']} nodes), "
-        f"forward p50 {report['forward_p50_ms']} ms ({report['forward_nodes_p50']} nodes), "
+    log(f"zhuisu: backward p50 {report['backward_p50_ms']} ms ({report['backward_nodes_p50']} nodes; "
+        f"{report['backward_reach_p50_ms']} ms with quantities), forward p50 {report['forward_p50_ms']} ms "
+        f"({report['forward_nodes_p50']} nodes; {report['forward_reach_p50_ms']} ms with quantities), "
         f"paths p50 {report['paths_p50_ms']} ms")
     return answers
+
+
+def _time_rca(engine: Engine, lots: list[int], count: int, rng: random.Random, report: dict[str, Any],
+              log: Log) -> None:
+    """RCA (``zhuisu.rca.rca``) over ``count`` units downstream of a supplier lot, as if they had failed:
+    cold (its indexes built by the first call) and warm; the lot's rank among the candidates is kept."""
+    from zhuisu.rca import rca
+
+    m = engine.num_slots
+    first = int(engine.edge_dst[:m][engine.edge_rel[:m] == engine.rel_code["supplies"]][0])
+    for lot in [*lots, first]:  # the first timed lot that reached units (a late lot may not have yet)
+        reached = walk(engine, lot, forward=True).nodes
+        units = reached[engine.node_kind[reached] == engine.kind_code["SerialUnit"]].tolist()
+        if units:
+            break
+    else:
+        return
+    picked = [engine.uid(u) for u in rng.sample(units, min(count, len(units)))]
+    cold, _ = _clock(lambda: rca(engine, units=picked))
+    warm, result = _clock(lambda: rca(engine, units=picked))
+    ranked = [c.uid for c in result.candidates]
+    report.update(rca_ms=round(warm, 1), rca_cold_ms=round(cold, 1), rca_units=len(picked),
+                  rca_lot_rank=ranked.index(engine.uid(lot)) + 1 if engine.uid(lot) in ranked else None)
+    log(f"rca over {len(picked)} units: {report['rca_ms']} ms warm, {report['rca_cold_ms']} ms cold; "
+        f"the lot ranks {report['rca_lot_rank']}")
 
 
 def _time_peer(name: str, peer: Any, engine: Engine, roots: dict[str, list[Any]], mine: dict[str, Any],

@@ -22,7 +22,7 @@ Ints = npt.NDArray[np.integer[Any]]
 class Csr:
     """Per node ``i``, the edges ``edge[offsets[i]:offsets[i + 1]]`` and their far ends ``nbr[...]``."""
 
-    offsets: Ints  # int64, num_nodes + 1
+    offsets: Ints  # int32 (int64 past 2^31 entries), num_nodes + 1
     edge: Ints  # int32 edge index
     nbr: Ints | None  # int32 node at the other end; None where edge_src/edge_dst give it
 
@@ -55,6 +55,8 @@ def build(keys: Ints, edges: Ints, num_nodes: int, nbrs: Ints | None = None) -> 
     order = np.argsort(keys, kind="stable")
     offsets = np.zeros(num_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys, minlength=num_nodes), out=offsets[1:])
+    if offsets[-1] < 2**31:  # int32 wherever the values fit: adjacency is most of the engine's memory
+        offsets = offsets.astype(np.int32)
     return Csr(offsets, edges[order].astype(np.int32), None if nbrs is None else nbrs[order].astype(np.int32))
 
 

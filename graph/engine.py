@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import rustworkx as rx
 
-from zhuisu.errors import NotFound
+from zhuisu.errors import NotFound, StoreError
 from zhuisu.graph import csr
 from zhuisu.graph.csr import Csr, ScratchPool
 from zhuisu.graph.uids import UidTable
@@ -74,7 +74,7 @@ class Engine:
         self.batch = 0  # last store batch applied
         self._uids = UidTable()
         self._ix_of_id = np.full(0, -1, dtype=np.int32)  # store node id → node index
-        self._id_of_ix = np.zeros(0, dtype=np.int64)  # node index → store node id
+        self._id_of_ix = np.zeros(0, dtype=np.int32)  # node index → store node id
         self.node_kind = np.zeros(0, dtype=np.uint8)
         # per node, kept with the edges so that a trace splits quantities without reading neighbours:
         self._own = np.zeros(0, dtype=np.float64)  # sum of quantities produced or supplied into it
@@ -82,7 +82,7 @@ class Engine:
         self._out = np.zeros(0, dtype=np.float64)  # sum of the known quantities on its material out-edges
         self._out_known = np.zeros(0, dtype=np.int32)  # how many material out-edges have a quantity
         self._out_n = np.zeros(0, dtype=np.int32)  # how many material out-edges it has
-        self.edge_id = np.zeros(0, dtype=np.int64)  # store edge id, -1 once removed
+        self.edge_id = np.zeros(0, dtype=np.int32)  # store edge id, -1 once removed
         self.edge_src = np.zeros(0, dtype=np.int32)
         self.edge_dst = np.zeros(0, dtype=np.int32)
         self.edge_rel = np.zeros(0, dtype=np.uint8)
@@ -357,7 +357,7 @@ class Engine:
         indices = np.arange(start, start + len(rows), dtype=np.int64)
         self._grow(_NODE_COLUMNS, start + len(rows))
         self.node_kind[indices] = [self.kind_code[r[2]] for r in rows]
-        id_array = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        id_array = _ids(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), "node")
         self._grow((("_ix_of_id", -1),), int(id_array.max()) + 1)
         self._ix_of_id[id_array] = indices
         self._id_of_ix[indices] = id_array
@@ -370,7 +370,7 @@ class Engine:
         if not rows:
             return 0
         ids, src_ids, dst_ids, rels, times, qtys, uoms = zip(*rows, strict=True)
-        ids_a = np.asarray(ids, dtype=np.int64)
+        ids_a = _ids(np.asarray(ids, dtype=np.int64), "edge")
         src = self._indices_of(np.asarray(src_ids, dtype=np.int64))
         dst = self._indices_of(np.asarray(dst_ids, dtype=np.int64))
         rel = np.fromiter(map(self.rel_code.__getitem__, rels), dtype=np.uint8, count=len(rels))
@@ -457,6 +457,13 @@ class Engine:
         near = self._uids.starting_with(stem, 5) if stem else []
         hint = f"; did you mean: {', '.join(near)}" if near else "; check it: PREFIX:ID, e.g. unit:SN-1"
         return f"找不到 not found: {ref!r} is neither a uid nor an alias in the store{hint}"
+
+
+def _ids(ids: Ints, what: str) -> Ints:
+    """Store ids as the engine's int32 columns hold them (an engine past 2^31 rows would not fit memory)."""
+    if len(ids) and int(ids.max()) >= 2**31:
+        raise StoreError(f"{what} id {int(ids.max())} exceeds the engine's int32 columns; compact the store")
+    return ids
 
 
 def _as_array(nodes: Iterable[int]) -> Ints:

@@ -120,24 +120,19 @@ def _rank(frontier: Ints, near: Ints) -> Ints:
     return rank[near]
 
 
-def totals(engine: Engine, nodes: Ints) -> Floats:
+def totals(own: Floats, out: Floats, known: Ints) -> Floats:
     """Each node's own amount: what was produced or supplied into it, else what left it; NaN if unknown."""
-    own = engine.own(nodes)
-    out, known, _ = engine.outflow(nodes)
     # more consumed than produced is a data error; the larger figure keeps every share at most 1
     return np.where(np.isnan(own), np.where(known > 0, out, np.nan), np.maximum(own, out))
 
 
-def shares(engine: Engine, edges: Ints) -> Floats:
-    """The share of its source's amount that each material edge carries.
+def shares(total: Floats, out: Floats, known: Ints, count: Ints, qty: Floats) -> Floats:
+    """The share of its source's amount that each material edge carries, from the source's figures
+    (``total``, known ``out``flow, edges with a quantity ``known``, edges ``count``) and the edge's ``qty``.
 
     Edges with a quantity carry it over the source's total; edges without one split the rest
     equally; a source whose total is unknown splits equally over all its edges.
     """
-    src = engine.edge_src[edges]
-    out, known, count = engine.outflow(src)
-    total = totals(engine, src)
-    qty = engine.edge_qty[edges]
     rest = np.maximum(np.nan_to_num(total) - out, 0.0) / np.maximum(count - known, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(np.isnan(qty), rest, qty) / total
@@ -149,8 +144,6 @@ def amounts(engine: Engine, walked: Walk, *, forward: bool) -> tuple[Floats, flo
     the root. Also returns the root's total (NaN when unknown: forward amounts are then shares)."""
     nodes, edges = walked.nodes, walked.edges
     n = len(nodes)
-    weight = shares(engine, edges)
-    total = totals(engine, nodes)
     scratch = engine.scratch.take(engine.num_nodes)
     try:
         position = scratch.pos
@@ -158,6 +151,10 @@ def amounts(engine: Engine, walked: Walk, *, forward: bool) -> tuple[Floats, flo
         src, dst = position[engine.edge_src[edges]], position[engine.edge_dst[edges]]
     finally:
         engine.scratch.give(scratch)
+    # per reached node once, then per edge from these small arrays: few gathers over the whole graph
+    out, known, count = engine.outflow(nodes)
+    total = totals(engine.own(nodes), out, known)
+    weight = shares(total[src], out[src], known[src], count[src], engine.edge_qty[edges])
     root_total = float(total[0])
     if forward:
         amount = root_total if np.isfinite(root_total) else 1.0
@@ -170,7 +167,8 @@ def propagate(parent: Ints, child: Ints, weight: Floats, n: int, amount: float) 
 
     ``parent`` must be non-decreasing (edges grouped by the node they leave, in node order), as a walk
     gives them. Nodes on a cycle (a rework loop) and below it get NaN; edges back into the start are
-    dropped, since what returns to the root is not more of it. Work is O(nodes + edges) in all.
+    dropped, since what returns to the root is not more of it. Work is O(nodes + edges) per generation
+    at most, and a few array operations each.
     """
     keep = child != 0
     parent, child, weight = parent[keep], child[keep], weight[keep]
@@ -193,9 +191,16 @@ def propagate(parent: Ints, child: Ints, weight: Floats, n: int, amount: float) 
             break
         idx = np.arange(total) + np.repeat(lo - (np.cumsum(counts) - counts), counts)
         to = child[idx]
-        np.add.at(value, to, value[parent[idx]] * weight[idx])
-        np.subtract.at(pending, to, 1)
-        touched = to[pending[to] == 0]
-        ready = np.unique(touched) if len(touched) < 4096 else np.flatnonzero(np.bincount(touched, minlength=n))
+        flow = value[parent[idx]] * weight[idx]
+        if total < n // 64:  # a small generation: scattered updates
+            np.add.at(value, to, flow)
+            np.subtract.at(pending, to, 1)
+            touched = to[pending[to] == 0]
+            ready = np.unique(touched)
+        else:  # a large one: whole-array passes beat scattered writes
+            value += np.bincount(to, weights=flow, minlength=n)
+            hits = np.bincount(to, minlength=n)
+            pending -= hits
+            ready = np.flatnonzero((hits > 0) & (pending == 0))
     value[~done] = np.nan
     return value

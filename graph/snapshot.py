@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from zhuisu.graph.engine import Engine
     from zhuisu.graph.store import Store
 
-FORMAT = 1
+FORMAT = 2  # 2: int32 ids and offsets
 _COLUMNS = ("node_kind", "_id_of_ix", "_own", "_own_n", "_out", "_out_known", "_out_n", "_ix_of_id",
             "edge_id", "edge_src", "edge_dst", "edge_rel", "edge_t", "edge_qty", "edge_uom")
 
@@ -89,7 +89,7 @@ def read(store: Store, folder: Path) -> Engine | None:
 
     def load(name: str) -> Any:
         # copy-on-write: pages are shared with the file until a refresh writes to them
-        return np.load(folder / f"{name}.npy", mmap_mode="c")
+        return np.asarray(np.load(folder / f"{name}.npy", mmap_mode="c"))  # plain ndarray: no memmap wrapping per op
 
     for name in _COLUMNS:
         setattr(engine, name, load(name))

@@ -165,3 +165,20 @@ def test_bad_url_gives_a_clear_error(tmp_path) -> None:
 
     with pytest.raises(StoreError, match="cannot open store"):
         Store(f"sqlite:///{tmp_path}/missing-dir/z.db")
+
+
+def test_bulk_batch_keeps_references_whole_and_foreign_keys_on(store: Store) -> None:
+    """The writer skips SQLite's per-row foreign-key checks; every edge end must still name a stored node,
+    and other connections must find the checks on."""
+    from zhuisu.samples import bench_plant
+
+    for batch in bench_plant.batches(250, seed=2, edges_per_batch=3_000):
+        store.ingest(batch)
+    with store.engine.connect() as conn:
+        orphans = conn.exec_driver_sql(
+            "SELECT count(*) FROM edges e LEFT JOIN nodes a ON a.id = e.src LEFT JOIN nodes b ON b.id = e.dst "
+            "WHERE a.id IS NULL OR b.id IS NULL").scalar()
+        assert orphans == 0
+        if store.dialect == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert store.counts()["edges"] == sum(len(b.edges) for b in bench_plant.batches(250, seed=2))
