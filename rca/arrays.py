@@ -7,8 +7,6 @@ plant use these instead.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
@@ -93,5 +91,9 @@ def member(values: npt.ArrayLike, of: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     b = np.asarray(of, dtype=np.int64)
     if not len(a) or not len(b):
         return np.zeros(len(a), dtype=bool)
-    kind: Any = "table" if b.min() >= 0 and a.min() >= 0 and max(int(a.max()), int(b.max())) < _TABLE else "sort"
-    return np.isin(a, b, kind=kind)
+    if b.min() >= 0 and a.min() >= 0 and max(int(a.max()), int(b.max())) < _TABLE:
+        return np.isin(a, b, kind="table")
+    # np.isin(kind="sort") hashes through np.unique on numpy ≥ 2.3: binary search in the sorted set instead
+    s = distinct(b)
+    at = np.minimum(np.searchsorted(s, a), len(s) - 1)
+    return s[at] == a

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zhuisu.ingest.records import epoch_ms
-from zhuisu.rca.arrays import codes, distinct, starts
+from zhuisu.rca.arrays import codes, distinct
 from zhuisu.rca.topology import Floats, Ints, Topology
 
 if TYPE_CHECKING:
@@ -101,13 +101,12 @@ def _repeats(op_rows: Ints, machine: Ints, time: Floats, bad: np.ndarray) -> dic
     time)`` of each pair of consecutive such operations."""
     if not len(op_rows):
         return {}
-    runs = starts(op_rows)
-    longest = int(np.diff(np.append(runs, len(op_rows))).max())
+    order = np.lexsort((machine, op_rows))  # a row's operations on one machine side by side
+    r, m = op_rows[order], machine[order]
+    same = (r[1:] == r[:-1]) & (m[1:] == m[:-1]) & (m[1:] >= 0)
     involved = np.zeros(len(op_rows), dtype=bool)
-    for d in range(1, longest):  # pairs are grouped by row: compare each with the d-th before it
-        same = (op_rows[d:] == op_rows[:-d]) & (machine[d:] == machine[:-d]) & (machine[d:] >= 0)
-        involved[d:] |= same
-        involved[:-d] |= same
+    involved[order[1:][same]] = True
+    involved[order[:-1][same]] = True
     at = np.flatnonzero(involved & ~np.isnan(time))
     if not len(at):
         return {}
