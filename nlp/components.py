@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from functools import cache
 
+import numpy
+from spacy.attrs import ENT_IOB, ENT_TYPE, TAG
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from zhuisu.nlp import lexicon as lexmod
 from zhuisu.nlp.patterns import scan
 from zhuisu.nlp.relations import assemble
-from zhuisu.nlp.tokenizer import MATCHES, doc_text
+from zhuisu.nlp.tokenizer import MATCHES, doc_text, doc_words, token_bounds
 
 SCORED = ("Equipment", "Component", "Symptom", "Attribute", "Cause", "Action", "SparePart", "FaultCode",
           "Parameter", "Tool")
@@ -24,6 +27,8 @@ UNCERTAIN_AFTER = ("待查", "待确认", "?", "？")
 INFO = "zhuisu.info"  # doc.user_data: (start_char, end_char) → (concept, source, negated, uncertain)
 RULES = "zhuisu.rules"  # doc.user_data: rule matches as (start token, end token, label, concept, source)
 NER = "zhuisu.ner"  # doc.user_data: model spans as (start token, end token, label)
+ENTS = "zhuisu.ents"  # doc.user_data: doc.ents as (start token, end token, label, start char, end char)
+_ENT_ATTRS = [ENT_IOB, ENT_TYPE]
 
 
 def _info(span: Span) -> tuple[str, str, bool, bool]:
@@ -44,11 +49,33 @@ def _lexicon(nlp: Language) -> lexmod.Lexicon:
     return getattr(nlp.tokenizer, "lexicon", None) or lexmod.base()
 
 
-def _set_ents(doc: Doc, spans: list[tuple[int, int, str, str, str]]) -> None:
-    ents = [Span(doc, s, e, label=label) for s, e, label, _c, _src in spans]
-    doc.ents = ents
-    doc.user_data[INFO] = {(ent.start_char, ent.end_char): (c, src, False, False)
+def _set_ents(doc: Doc, spans: list[tuple[int, int, str, str, str]], bounds: tuple[list[int], list[int]]
+              ) -> None:
+    """``doc.ents`` from non-overlapping token spans, set through one array (no Span objects); the spans
+    with their character offsets go to ``doc.user_data[ENTS]`` for the components that follow."""
+    n = len(doc)
+    iob, types = [2] * n, [0] * n  # 2: outside, 3: begin, 1: inside
+    strings = doc.vocab.strings
+    for s, e, label, _c, _src in spans:
+        iob[s] = 3
+        iob[s + 1 : e] = [1] * (e - s - 1)
+        types[s:e] = [strings.add(label)] * (e - s)
+    if n:
+        doc.from_array(_ENT_ATTRS, numpy.array([iob, types], dtype="uint64").T)
+    starts, ends = bounds
+    ents = [(s, e, label, starts[s], ends[e - 1]) for s, e, label, _c, _src in spans]
+    doc.user_data[ENTS] = ents
+    doc.user_data[INFO] = {(ent[3], ent[4]): (c, src, False, False)
                            for ent, (_s, _e, _l, c, src) in zip(ents, spans, strict=True)}
+
+
+def entities(doc: Doc) -> list[tuple[int, int, str, int, int]]:
+    """``(start token, end token, label, start char, end char)`` of the entities: as the zhuisu ruler or
+    decoder set them (cheap), else read from ``doc.ents``."""
+    ents = doc.user_data.get(ENTS)
+    if ents is None:
+        ents = [(e.start, e.end, e.label_, e.start_char, e.end_char) for e in doc.ents]
+    return ents
 
 
 class EntityRuler:
@@ -68,15 +95,24 @@ class EntityRuler:
 
             matches = [(m.start, m.end, m.label, m.concept, m.source)
                        for m in scan(fold(doc.text), _lexicon(self.nlp))]
+        bounds = token_bounds(doc)
+        first = {c: i for i, c in enumerate(bounds[0])}
+        last = {c: i + 1 for i, c in enumerate(bounds[1])}
         rules = []
+        widened = False
         for start, end, label, concept, source in matches:
-            span = doc.char_span(start, end, alignment_mode="expand")
-            if span is not None:
-                rules.append((span.start, span.end, label, concept, source))
-        rules = _non_overlapping(rules)
+            s, e = first.get(start), last.get(end)
+            if s is None or e is None:  # not on token bounds (a Doc from another tokenizer): widen to them
+                span = doc.char_span(start, end, alignment_mode="expand")
+                if span is None:
+                    continue
+                s, e, widened = span.start, span.end, True
+            rules.append((s, e, label, concept, source))
+        if widened:  # the matches themselves never overlap and come by start
+            rules = _non_overlapping(rules)
         doc.user_data[RULES] = rules
         if self.set_ents:
-            _set_ents(doc, rules)
+            _set_ents(doc, rules, bounds)
         return doc
 
 
@@ -93,13 +129,14 @@ class BioDecoder:
         self.tagger = tagger
 
     def __call__(self, doc: Doc) -> Doc:
-        tokens = [(t.text, t.tag_) for t in doc]  # one pass over the tokens: Token objects are not free
-        predicted = list(_bio_spans([tag for _w, tag in tokens]))
+        strings = doc.vocab.strings
+        tags = [strings[h] for h in doc.to_array(TAG).tolist()] if len(doc) else []
+        predicted = list(_bio_spans(tags))
         doc.user_data[NER] = predicted
         rules = doc.user_data.get(RULES)
         if rules is None:
             rules = [(e.start, e.end, e.label_, e._.concept, e._.source) for e in doc.ents]
-        _set_ents(doc, _merge([w for w, _t in tokens], rules, predicted))
+        _set_ents(doc, _merge(doc_words(doc), rules, predicted), token_bounds(doc))
         return doc
 
 
@@ -125,7 +162,7 @@ _MODEL_LABELS = ("Component", "Symptom", "Attribute", "Cause", "Action", "Tool",
 
 def _strong(rule: tuple[int, int, str, str, str], words: list[str]) -> bool:
     s, e, _label, _c, source = rule
-    return source in ("store", "regex") or (source == "lexicon" and sum(len(w) for w in words[s:e]) >= 2)
+    return source in ("store", "regex") or (source == "lexicon" and (e - s > 1 or len(words[s]) >= 2))
 
 
 def _is_punct(word: str) -> bool:
@@ -201,21 +238,23 @@ def _merge(words: list[str], rules: list[tuple[int, int, str, str, str]], predic
            ) -> list[tuple[int, int, str, str, str]]:
     """Rule and model entities over the tokens ``words``, without overlaps."""
     stop = _not_entities()
-    predicted = [p for p in (_trim(words, q, stop) for q in predicted) if p[2] in _MODEL_LABELS
-                 and len(text := "".join(words[p[0] : p[1]]).strip()) >= 2 and text not in stop
+    predicted = [p for p in (_trim(words, q, stop) for q in predicted if q[2] in _MODEL_LABELS)
+                 if len(text := "".join(words[p[0] : p[1]]).strip()) >= 2 and text not in stop
                  and not _ORDINAL.match(text)]
-    merged = [(s, e, label, "", "model") for s, e, label in predicted if _covers(words, (s, e, label), rules)]
+    exact = {(r[0], r[1]) for r in rules}  # a span one rule term fills, or one token, joins nothing
+    merged = [(s, e, label, "", "model") for s, e, label in predicted
+              if e - s > 1 and (s, e) not in exact and _covers(words, (s, e, label), rules)]
     inside = {r for m in merged for r in rules if m[0] <= r[0] and r[1] <= m[1]}
     chosen = [*merged, *(r for r in rules if r not in inside and _strong(r, words))]
     taken = bytearray(len(words) + 1)
     for s, e, *_ in chosen:
         taken[s:e] = b"\x01" * (e - s)
     for s, e, label in predicted:
-        if not any(taken[s:e]):
+        if taken.find(1, s, e) < 0:
             chosen.append((s, e, label, "", "model"))
             taken[s:e] = b"\x01" * (e - s)
     for r in rules:  # weak rule spans (one-character states) only where the model said nothing
-        if r not in inside and not any(taken[r[0] : r[1]]):
+        if r not in inside and taken.find(1, r[0], r[1]) < 0:
             chosen.append(r)
             taken[r[0] : r[1]] = b"\x01" * (r[1] - r[0])
     return _generic_heads(words, sorted(chosen))
@@ -276,32 +315,34 @@ class Qualifiers:
     def __call__(self, doc: Doc) -> Doc:
         text = doc_text(doc)
         info = doc.user_data.setdefault(INFO, {})
-        for ent in doc.ents:
-            if ent.label_ not in ("Symptom", "Cause", "Component", "Attribute"):
+        breaks = None
+        for _s, _e, label, start, end in entities(doc):
+            if label not in ("Symptom", "Cause", "Component", "Attribute"):
                 continue
-            clause_start = _clause_start(text, ent.start_char)
-            before = text[clause_start : ent.start_char]
+            if breaks is None:
+                breaks = [m.end() for m in _QUALIFIER_BREAK.finditer(text)]
+            clause_start = breaks[bisect_right(breaks, start) - 1] if breaks and breaks[0] <= start else 0
+            before = text[clause_start:start]
             negated = False
-            if ent.label_ in ("Symptom", "Cause"):
+            if label in ("Symptom", "Cause"):
                 tail = before[-4:]
-                negated = any(tail.endswith(c) or (c in tail and len(c) >= 2) for c in NEGATION_CUES) and \
+                negated = not _NEGATION_CHARS.isdisjoint(tail) and \
+                    any(tail.endswith(c) or (c in tail and len(c) >= 2) for c in NEGATION_CUES) and \
                     not any(tail.endswith(x) for x in ("无法", "未能"))
-            after = text[ent.end_char : ent.end_char + 4]
-            uncertain = any(c in before for c in UNCERTAIN_CUES) or any(after.startswith(c) or after[2:].startswith(c)
-                                                                       for c in UNCERTAIN_AFTER)
-            key = (ent.start_char, ent.end_char)
-            concept, source, _n, _u = info.get(key, ("", "", False, False))
+            after = text[end : end + 4]
+            uncertain = (not _UNCERTAIN_FIRST.isdisjoint(before) and any(c in before for c in UNCERTAIN_CUES)) or \
+                (not _UNCERTAIN_AFTER_FIRST.isdisjoint(after)
+                 and any(after.startswith(c) or after[2:].startswith(c) for c in UNCERTAIN_AFTER))
+            key = (start, end)
+            concept, source, _n, _u = info.get(key, _NONE)
             info[key] = (concept, source, negated, uncertain)
         return doc
 
 
-def _clause_start(text: str, pos: int) -> int:
-    best = 0
-    for mark in ",，。;；!！\n":
-        i = text.rfind(mark, 0, pos)
-        if i + 1 > best:
-            best = i + 1
-    return best
+_QUALIFIER_BREAK = re.compile(r"[,，。;；!！\n]")  # a qualifier reaches back to the last of these
+_NEGATION_CHARS = frozenset("".join(NEGATION_CUES))  # no cue without one of its characters
+_UNCERTAIN_FIRST = frozenset(c[0] for c in UNCERTAIN_CUES)
+_UNCERTAIN_AFTER_FIRST = frozenset(c[0] for c in UNCERTAIN_AFTER)
 
 
 class Relations:
@@ -310,8 +351,8 @@ class Relations:
 
     def __call__(self, doc: Doc) -> Doc:
         info = doc.user_data.get(INFO, {})
-        doc._.relations = assemble(doc_text(doc), [(e.start_char, e.end_char, e.label_,
-                                               info.get((e.start_char, e.end_char), _NONE)[2]) for e in doc.ents])
+        doc._.relations = assemble(doc_text(doc), [(start, end, label, info.get((start, end), _NONE)[2])
+                                                   for _s, _e, label, start, end in entities(doc)])
         return doc
 
 

@@ -181,29 +181,26 @@ def from_doc(doc: Doc, *, note_date: Any = None, nlp: Language | None = None, fu
              truncated: bool = False) -> MaintenanceEvent:
     """Assemble the event from a processed Doc."""
     from zhuisu.nlp import lexicon as lexmod
-    from zhuisu.nlp.components import INFO
+    from zhuisu.nlp.components import INFO, entities
+    from zhuisu.nlp.tokenizer import doc_text
 
     lex = getattr(getattr(nlp, "tokenizer", None), "lexicon", None) or lexmod.base()
     linker = _linker(lex)
-    from zhuisu.nlp.tokenizer import doc_text
-
     text = doc_text(doc)
     event = MaintenanceEvent(text=full_text if full_text is not None else text, truncated=truncated)
-    index: dict[int, int] = {}
     info = doc.user_data.get(INFO, {})
-    for i, ent in enumerate(doc.ents):
-        label, start, end = ent.label_, ent.start_char, ent.end_char
+    mentions = event.mentions
+    for _s, _e, label, start, end in entities(doc):
         concept, source, negated, uncertain = info.get((start, end), _NO_INFO)
+        surface = text[start:end]
         if label == "Equipment":
-            concept = linker.link(ent.text) or concept or _equipment_type(ent.text, lex)
+            concept = linker.link(surface) or concept or _equipment_type(surface, lex)
         elif label in ("Component", "Symptom", "Attribute", "Cause", "Action", "Tool"):
-            concept = concept or lex.concept(label, ent.text)
+            concept = concept or lex.concept(label, surface)
         elif label in ("SparePart", "FaultCode"):
-            concept = concept or lex.concept(label, fold(ent.text).replace(" ", "").upper())
-        index[i] = len(event.mentions)
-        event.mentions.append(Mention(label, text[start:end], start, end, concept, negated, uncertain, source))
-    for h, t, label in doc._.relations:
-        event.relations.append(Relation(index[h], index[t], label))
+            concept = concept or lex.concept(label, fold(surface).replace(" ", "").upper())
+        mentions.append(Mention(label, surface, start, end, concept, negated, uncertain, source))
+    event.relations.extend(Relation(h, t, label) for h, t, label in doc._.relations)
     _attribute_states(event, lex)
     _quantities(event, note_date)
     return event

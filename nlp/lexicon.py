@@ -60,6 +60,7 @@ class Lexicon:
     max_len: int = 1
     equipment_words: list[str] = field(default_factory=list)
     _lengths: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)  # first char → lengths
+    _pairs: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)  # first two chars → lengths
 
     def add(self, surface: str, label: str, concept: str, *, linked: bool = False) -> None:
         key = fold(surface).strip().lower()
@@ -71,6 +72,8 @@ class Lexicon:
         contextual = label == "Symptom" and len(key) <= CONTEXTUAL_MAX
         self.entries[key] = Entry(key, label, concept, contextual, linked)
         self._lengths[key[0]] = tuple(sorted({*self._lengths.get(key[0], ()), len(key)}, reverse=True))
+        if len(key) >= 2:
+            self._pairs[key[:2]] = tuple(sorted({*self._pairs.get(key[:2], ()), len(key)}, reverse=True))
         self.max_len = max(self.max_len, len(key))
         if label == "Equipment" and not linked:
             self.equipment_words.append(key)
@@ -93,15 +96,18 @@ class Lexicon:
 
     def terms(self, text: str) -> list[tuple[int, Entry]]:
         """Every ``(start, entry)`` that ``text`` (folded, lower-cased) holds, by start, longest first."""
-        lengths_of, entries = self._lengths, self.entries
+        pairs, entries = self._pairs, self.entries
         out = []
-        for i, ch in enumerate(text):
-            lengths = lengths_of.get(ch)
+        for i in range(len(text)):
+            lengths = pairs.get(text[i : i + 2])
             if lengths is not None:
                 for n in lengths:
                     hit = entries.get(text[i : i + n])
                     if hit is not None:
                         out.append((i, hit))
+            hit = entries.get(text[i])
+            if hit is not None:
+                out.append((i, hit))
         return out
 
     def jieba_userdict(self) -> str:
@@ -195,7 +201,8 @@ def for_store(store: Store | None) -> Lexicon:
 
     from zhuisu.graph.schema import aliases, nodes
 
-    lex = Lexicon(dict(base().entries), base().max_len, list(base().equipment_words), dict(base()._lengths))
+    root = base()
+    lex = Lexicon(dict(root.entries), root.max_len, list(root.equipment_words), dict(root._lengths), dict(root._pairs))
     onto = store.ontology
     equipment_kinds = [k for k in onto.kinds if onto.is_a(k, "Equipment")]
     wanted = {**{k: "Equipment" for k in equipment_kinds}, "Component": "Component", "SparePart": "SparePart",

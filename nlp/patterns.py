@@ -7,6 +7,7 @@ entity ruler; both sides see the same spans, so rule entities always align with 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -47,9 +48,28 @@ class Match:
     source: str  # "lexicon", "store", "regex"
 
 
+def _trie(words: Iterable[str]) -> str:
+    """A regex matching any of ``words``, factored by common prefix (much faster than a flat alternation);
+    at each point the longer words are tried first, as a flat alternation sorted longest first would."""
+    root: dict[str, dict] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in node.items() if ch]
+        if "" in node:
+            alts.append("")  # the word ending here, after every longer one
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return emit(root) if root else "(?!)"
+
+
 @cache
 def _equipment_regex(words: tuple[str, ...]) -> re.Pattern[str]:
-    alt = "|".join(re.escape(w) for w in words) or "(?!)"
+    alt = _trie(words)
     num = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
     return re.compile(
         rf"(?:{num}\s*[号#]\s*|#\s*\d{{1,3}}\s*)(?:{alt})"  # 2号压装机, 3#注塑机, #2压机, 二号压装机
@@ -94,7 +114,7 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
     taken = bytearray(n + 1)
     chosen: list[Match] = []
     for _, _, _, m in cands:  # longest first
-        if any(taken[m.start : m.end]):
+        if taken.find(1, m.start, m.end) >= 0:
             continue
         chosen.append(m)
         taken[m.start : m.end] = b"\x01" * (m.end - m.start)
@@ -106,17 +126,41 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
 def _dictionary_terms(terms: list[tuple[int, Entry]], n: int, taken: bytearray) -> list[Match]:
     """Dictionary terms (``(start, entry)`` by start) in the text left free, chosen to cover the most
     characters with the fewest terms: "清洗液位计" is 清洗 + 液位计, where longest-first would read 清洗液 + 位计.
-    Ties go to longer terms, then to the earlier ones (更换 + 油分芯, not 更 + 换油 + 分芯)."""
-    free = [(i, e, i + len(e.surface)) for i, e in terms if not any(taken[i : i + len(e.surface)])]
-    if all(a[2] <= b[0] for a, b in zip(free, free[1:], strict=False)):  # no overlaps: the common case
-        return [Match(i, end, e.label, e.concept, "lexicon") for i, e, end in free]
+    Ties go to longer terms, then to the earlier ones (更换 + 油分芯, not 更 + 换油 + 分芯).
+
+    The choice is made apart in each run of overlapping terms (the score adds up over runs)."""
+    out: list[Match] = []
+    run: list[tuple[int, Entry, int]] = []
+    reach = -1
+    for i, e in terms:
+        end = i + len(e.surface)
+        if taken.find(1, i, end) >= 0:
+            continue
+        if run and i >= reach:
+            out.extend(_cover(run))
+            run = []
+        run.append((i, e, end))
+        reach = max(reach, end) if len(run) > 1 else end
+    if run:
+        out.extend(_cover(run))
+    return out
+
+
+def _cover(run: list[tuple[int, Entry, int]]) -> list[Match]:
+    """The best cover of one run of overlapping terms ``(start, entry, end)``, by start."""
+    if len(run) == 1:
+        i, e, end = run[0]
+        return [Match(i, end, e.label, e.concept, "lexicon")]
+    first = run[0][0]
+    n = max(end for _i, _e, end in run)
     by_start: dict[int, list[tuple[Entry, int]]] = {}
-    for i, e, end in free:
+    for i, e, end in run:
         by_start.setdefault(i, []).append((e, end))
-    # best[pos]: (characters covered, -terms, sum of squared term lengths, -sum of term starts) over text[:pos]
+    # best[pos]: (characters covered, -terms, sum of squared term lengths, -sum of term starts) over the run
+    # up to pos
     best: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * (n + 1)
     back: list[Entry | None] = [None] * (n + 1)  # the term ending at pos on the best path, None for a free char
-    for i in range(n):
+    for i in range(first, n):
         if best[i] > best[i + 1]:
             best[i + 1], back[i + 1] = best[i], None
         for entry, end in by_start.get(i, ()):
@@ -126,13 +170,14 @@ def _dictionary_terms(terms: list[tuple[int, Entry]], n: int, taken: bytearray) 
                 best[end], back[end] = score, entry
     out: list[Match] = []
     pos = n
-    while pos > 0:
+    while pos > first:
         entry = back[pos]
         if entry is None:
             pos -= 1
             continue
         out.append(Match(pos - len(entry.surface), pos, entry.label, entry.concept, "lexicon"))
         pos -= len(entry.surface)
+    out.reverse()
     return out
 
 

@@ -18,10 +18,11 @@ from spacy.vocab import Vocab
 
 from zhuisu.nlp import lexicon as lexmod
 from zhuisu.nlp.normalize import fold
-from zhuisu.nlp.patterns import Match, scan
+from zhuisu.nlp.patterns import scan
 
 MATCHES = "zhuisu.matches"  # doc.user_data key: the rule matches the tokenizer found
 TEXT = "zhuisu.text"  # doc.user_data key: the note's text (spaCy's Doc.text joins every token on each call)
+WORDS = "zhuisu.words"  # doc.user_data key: the token texts (reading them from Token objects is not free)
 _jieba_cache: dict[int, Any] = {}
 
 
@@ -51,27 +52,43 @@ class ZhuisuTokenizer:
     def __call__(self, text: str) -> Doc:
         folded = fold(text)
         matches = scan(folded, self.lexicon)
+        parts: list[tuple[int, int, bool]] = []  # (start, end, is a rule match) in text order
+        pos = 0
+        for m in matches:
+            if m.start > pos:
+                parts.append((pos, m.start, False))
+            parts.append((m.start, m.end, True))
+            pos = m.end
+        if pos < len(text):
+            parts.append((pos, len(text), False))
+        # one jieba call for all the gaps, joined by NUL (folding turned every control character into a
+        # space, so NUL is not in the text; jieba cuts there as at any symbol): one piece list per gap
+        gaps = "\0".join(folded[a:b] for a, b, rule in parts if not rule)
+        pieces = iter(_jieba(self.lexicon).cut(gaps, HMM=False)) if gaps else iter(())
         words: list[str] = []
         norms: list[str] = []
-        jieba = _jieba(self.lexicon)
-        pos = 0
-        for m in [*matches, Match(len(text), len(text), "", "", "")]:
-            if m.start > pos:
-                gap = folded[pos : m.start]
-                for piece in jieba.cut(gap, HMM=False):
-                    words.append(text[pos : pos + len(piece)])
-                    norms.append(piece.lower())
-                    pos += len(piece)
-            if m.end > m.start:
-                words.append(text[m.start : m.end])
-                norms.append(folded[m.start : m.end].lower())
-                pos = m.end
+        for a, b, rule in parts:
+            if rule:
+                words.append(text[a:b])
+                norms.append(folded[a:b].lower())
+                continue
+            pos = a
+            while pos < b:
+                piece = next(pieces, "\0")
+                if piece == "\0" or len(piece) > b - pos:  # never seen; keep the offsets right regardless
+                    piece = folded[pos:b]
+                words.append(text[pos : pos + len(piece)])
+                norms.append(piece.lower())
+                pos += len(piece)
+            next(pieces, None)  # the NUL after the gap
         doc = Doc(self.vocab, words=words, spaces=[False] * len(words))
-        for token, norm in zip(doc, norms, strict=True):
-            if norm != token.lower_:
-                token.norm_ = norm
+        if folded != text:  # else every norm is the lexeme's lower form already
+            for i, (word, norm) in enumerate(zip(words, norms, strict=True)):
+                if norm != word.lower():  # a lexeme's lower form is str.lower() of its text
+                    doc[i].norm_ = norm
         doc.user_data[MATCHES] = [(m.start, m.end, m.label, m.concept, m.source) for m in matches]
         doc.user_data[TEXT] = text
+        doc.user_data[WORDS] = words
         return doc
 
     def to_bytes(self, **_: Any) -> bytes:
@@ -91,6 +108,25 @@ def doc_text(doc: Doc) -> str:
     """The Doc's text, from the tokenizer when it saved it (cheap), else joined from the tokens."""
     text = doc.user_data.get(TEXT)
     return text if isinstance(text, str) else doc.text
+
+
+def doc_words(doc: Doc) -> list[str]:
+    """The token texts, from the tokenizer when it saved them (cheap), else read from the tokens."""
+    words = doc.user_data.get(WORDS)
+    return words if isinstance(words, list) and len(words) == len(doc) else [t.text for t in doc]
+
+
+def token_bounds(doc: Doc) -> tuple[list[int], list[int]]:
+    """Each token's start and end character offsets."""
+    words = doc.user_data.get(WORDS)
+    if isinstance(words, list) and len(words) == len(doc) and isinstance(doc.user_data.get(TEXT), str):
+        starts, pos = [], 0  # this tokenizer's tokens are contiguous: no spaces between them
+        for w in words:
+            starts.append(pos)
+            pos += len(w)
+        return starts, [*starts[1:], pos]
+    starts = [t.idx for t in doc]
+    return starts, [s + len(t) for s, t in zip(starts, doc, strict=True)]
 
 
 @registry.tokenizers("zhuisu.jieba_tokenizer.v1")

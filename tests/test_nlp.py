@@ -291,3 +291,41 @@ def test_gold_offsets_are_exact():
             assert rec["text"][e["start"] : e["end"]] == e["text"]
         for r in rec["relations"]:
             assert 0 <= r["head"] < len(rec["entities"]) and 0 <= r["tail"] < len(rec["entities"])
+
+
+def test_entity_mirror_matches_doc_ents(nlp):
+    from zhuisu.nlp.components import entities
+
+    for text in ("3#注塑机液压泵异响，检查发现密封圈磨损，更换密封圈（备件号SP-0231）", "", "ＡＧＶ-03驅動輪磨損"):
+        doc = nlp(text)
+        assert entities(doc) == [(e.start, e.end, e.label_, e.start_char, e.end_char) for e in doc.ents]
+
+
+def test_tokenizer_cuts_each_gap_as_jieba_alone_would():
+    from zhuisu.nlp.patterns import scan
+    from zhuisu.nlp.tokenizer import _jieba
+
+    lex = lexmod.base()
+    for text in ("夜班反映主轴抓刀报警E60，复位后再次报警，交班", "  x, 液压站 漏油!! abc def 检查发现", "。。，"):
+        folded = fold(text)
+        expected, pos = [], 0
+        for m in [*scan(folded, lex), None]:
+            end = m.start if m else len(text)
+            if end > pos:
+                expected += list(_jieba(lex).cut(folded[pos:end], HMM=False))
+            if m:
+                expected.append(folded[m.start : m.end])
+                pos = m.end
+        assert [fold(t.text) for t in blank()(text)] == expected
+
+
+def test_equipment_trie_prefers_longer_words_like_a_sorted_alternation():
+    import re
+
+    from zhuisu.nlp.patterns import _trie
+
+    words = ["压机", "压装机", "空压机", "空压机组", "cnc", "cnc加工中心"]
+    flat = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    trie = re.compile(_trie(words))
+    for text in ("2号空压机组停机", "#2压机异响", "cnc加工中心报警", "cnc-05", "压装机压力低"):
+        assert [m.span() for m in trie.finditer(text)] == [m.span() for m in flat.finditer(text)]
