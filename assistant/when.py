@@ -7,30 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-_ZH = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-       "九": 9}
+from zhuisu.nlp.normalize import zh_number
+
 NUM = r"(?:\d{1,3}|[零〇一二两三四五六七八九十百]{1,4})"
-
-
-def zh_number(text: str) -> int | None:
-    """``12``, ``十二``, ``二十三``, ``两`` → int; None when it is not a number."""
-    if not text:
-        return None
-    if text.isdigit():
-        return int(text)
-    if any(c not in _ZH and c not in "十百" for c in text):
-        return None
-    total, current = 0, 0
-    for c in text:
-        if c == "百":
-            total += (current or 1) * 100
-            current = 0
-        elif c == "十":
-            total += (current or 1) * 10
-            current = 0
-        else:
-            current = _ZH[c]
-    return total + current
 
 
 @dataclass(slots=True)

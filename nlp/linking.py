@@ -5,28 +5,13 @@ from __future__ import annotations
 import re
 
 from zhuisu.nlp.lexicon import Lexicon
-from zhuisu.nlp.normalize import fold
+from zhuisu.nlp.normalize import fold, zh_number
 
-_ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUMBERED = [
     re.compile(r"^(?P<n>\d{1,3}|[零一二两三四五六七八九十]{1,3})\s*[号#]\s*(?P<w>.+)$"),
     re.compile(r"^#\s*(?P<n>\d{1,3})\s*(?P<w>.+)$"),
     re.compile(r"^(?P<w>.+?)\s*[-_#]?\s*(?P<n>\d{1,3})$"),
 ]
-
-
-def zh_number(text: str) -> int | None:
-    """``12``, ``十二``, ``二`` → int."""
-    if text.isdigit():
-        return int(text)
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (_ZH_DIGITS.get(tens, 1) if tens else 1) * 10 + (_ZH_DIGITS.get(ones, 0) if ones else 0)
-    if len(text) == 1 and text in _ZH_DIGITS:
-        return _ZH_DIGITS[text]
-    return None
 
 
 def key(surface: str, lex: Lexicon) -> tuple[str, int] | None:

@@ -1,4 +1,5 @@
-"""Length-preserving text folding: traditional→simplified, full→half width, control characters → space.
+"""Length-preserving text folding: traditional→simplified, full→half width, control characters → space;
+and Chinese numerals read as numbers (二十三 → 23).
 
 Every mapping is one character to one character, so an offset into the folded text is the same offset
 into the original note; mentions are always reported against the original.
@@ -40,3 +41,28 @@ def fold(text: str) -> str:
 def to_simplified(text: str) -> str:
     """Traditional characters replaced by simplified ones (character by character)."""
     return text.translate({k: v for k, v in _table().items() if k > 0x2E80})
+
+
+_ZH = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+       "九": 9}
+
+
+def zh_number(text: str) -> int | None:
+    """``12``, ``十二``, ``二十三``, ``两`` → int; None when it is not a number."""
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    if any(c not in _ZH and c not in "十百" for c in text):
+        return None
+    total, current = 0, 0
+    for c in text:
+        if c == "百":
+            total += (current or 1) * 100
+            current = 0
+        elif c == "十":
+            total += (current or 1) * 10
+            current = 0
+        else:
+            current = _ZH[c]
+    return total + current

@@ -13,7 +13,8 @@ import zhuisu
 from zhuisu.assistant import Session, ask
 from zhuisu.assistant.search import BM25, tokens
 from zhuisu.assistant.slots import edit_distance
-from zhuisu.assistant.when import time_window, zh_number
+from zhuisu.assistant.when import time_window
+from zhuisu.nlp.normalize import zh_number
 
 MOTOR = Path(zhuisu.__file__).parent / "samples" / "data" / "motor"
 TODAY = date(2023, 12, 1)
