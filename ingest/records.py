@@ -60,15 +60,17 @@ class Batch:
     key: str | None = None  # idempotency key; the content hash when not given
 
     def to_json(self) -> bytes:
-        """Canonical JSON of the records (sorted keys, UTF-8)."""
+        """Canonical JSON of the records (sorted keys, UTF-8): the bytes the idempotency hash is taken of."""
         doc = {
-            "nodes": [[n.uid, n.kind, n.name, dict(n.attrs), list(n.aliases)] for n in self.nodes],
-            "edges": [
-                [e.src, e.rel, e.dst, epoch_ms(e.time), e.quantity, e.uom, e.key, dict(e.attrs)] for e in self.edges
+            "nodes": [[n.uid, n.kind, n.name, _plain(n.attrs), list(n.aliases)] for n in self.nodes],
+            "edges": [  # the attributes as they are when a dict (most records carry one): no copy per edge
+                [e.src, e.rel, e.dst, epoch_ms(e.time), e.quantity, e.uom, e.key,
+                 e.attrs if type(e.attrs) is dict else dict(e.attrs)]
+                for e in self.edges
             ],
             "retract": self.retract,
         }
-        return json.dumps(doc, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":")).encode()
+        return _CANONICAL(doc).encode()
 
     def idempotency_key(self, body: bytes | None = None) -> str:
         """The caller's key, or ``sha256:`` of the canonical records."""
@@ -79,6 +81,14 @@ class Batch:
     def payload(self, body: bytes | None = None) -> bytes:
         """The compressed canonical records, as kept in the ingest log."""
         return zlib.compress(body if body is not None else self.to_json(), 1)
+
+
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":")).encode
+
+
+def _plain(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The attributes as the JSON encoder takes them, without copying a dict."""
+    return attrs if type(attrs) is dict else dict(attrs)
 
 
 @cache
