@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ _MODIFIERS = ("进料", "出料", "主", "副", "左", "右", "上", "下", "前
 _HEADS = ("泵", "阀", "缸", "电机", "轴承", "齿轮", "皮带", "链轮", "轴", "轴套", "板", "座", "拉杆", "辊", "轮",
           "盘", "罩", "管", "线路", "头", "支架", "门", "块", "销", "箱", "开关", "模块", "传感器", "电缆", "弹簧",
           "接头", "滤网", "叶片", "触头", "绕组", "线圈", "端子", "保险", "继电器", "电容", "变压器", "风机")
+_MODIFIERS2 = tuple(m for m in _MODIFIERS if len(m) == 2) + ("辅助", "备用", "安全", "双手", "零位", "原点", "进口",
+                                                              "出口", "防爆", "隔膜", "旁通", "紧急", "定时", "温控")
+_MEDIUM = re.compile(r"(?:油|液|水|剂|媒)$")  # 液压油 + 滤芯 is one name (as the decoder reads it)
+_DRIVE_HEADS = frozenset(("电机", "马达", "电动机", "驱动器"))  # 风扇 + 电机 is one name
 _STATE_HEADS = ("松脱", "开裂", "卡涩", "渗液", "鼓肚", "烧蚀", "放电", "击穿", "发黑", "变色", "起泡", "脱焊", "虚焊",
                 "锈死", "弯曲变形", "严重磨损", "工作不良", "动作缓慢", "无输出", "输出不稳", "断股", "脱扣", "拒动",
                 "失灵", "异常发热", "不能复位", "响声异常", "无法通讯", "无信号", "打火", "冒烟", "变形", "损坏",
@@ -78,7 +83,9 @@ def _component(rng: random.Random, vocab: dict[str, Any]) -> list[str]:
     if r < 0.55:
         owner, head = rng.choice(vocab["Component"]), rng.choice(_HEADS)
         return [owner, head] if len(head) >= 2 and head in vocab["ComponentSet"] and len(owner) >= 2 \
-            else [owner + head]
+            and not _MEDIUM.search(owner) and head not in _DRIVE_HEADS else [owner + head]
+    if r < 0.62:  # a modifier the dictionary lacks before a dictionary part is one name (位移 + 传感器)
+        return [rng.choice(_MODIFIERS2) + rng.choice(vocab["Component"])]
     return [rng.choice(vocab["Component"])]
 
 
