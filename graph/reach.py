@@ -1,9 +1,9 @@
 """The traversal core of traces: which nodes a root reaches over material flow, at which level, and how
-much of the root (or of each node) they carry. Everything is array work per breadth-first level.
+much of the root (or of each node) they carry.
 
 ``reach`` is what benchmarks time against other engines; ``trace`` builds its report on ``walk`` and
-``amounts``. A walk from a supplier lot reaching 700,000 nodes does about a dozen numpy calls per level
-and none per node or edge.
+``amounts``. The walk is one compiled loop (``kernels.bfs``); quantities are array work per topological
+generation, with no Python per node or edge.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import NamedTuple
 import numpy as np
 
 from zhuisu.errors import BadInput
+from zhuisu.graph import kernels
+from zhuisu.graph.csr import Csr
 from zhuisu.graph.engine import Engine, Floats, Ints
 from zhuisu.ingest.records import epoch_ms
 
@@ -64,60 +66,18 @@ def walk(engine: Engine, root: int, *, forward: bool, depth: int | None = None, 
 
     An edge whose time falls outside ``lo``..``hi`` (epoch ms, inclusive) is not followed; one without
     a time always is. Edges are kept grouped by the node they were expanded from, in breadth-first
-    order, which ``amounts`` relies on.
+    order, which ``amounts`` relies on. The loop itself is compiled (``kernels.bfs``).
     """
     parts = engine.adjacency("mat_out" if forward else "mat_in")
-    holes, windowed = engine.has_holes, lo > -np.inf or hi < np.inf
-    edge_id, edge_t = engine.edge_id, engine.edge_t
-    scratch = engine.scratch.take(engine.num_nodes)
-    seen = scratch.mark  # level reached at; -1: not reached
-    frontier = np.array([root], dtype=np.int64)
-    seen[root] = 0
-    found, kept = [frontier], []
-    level = 0
-    try:
-        while len(frontier):
-            if len(parts) == 1:
-                pos, _ = parts[0].positions(frontier)
-                edges, ends = parts[0].edge[pos], parts[0].nbr[pos]  # type: ignore[index]
-            else:
-                got = [(c.edge[p], c.nbr[p]) for c in parts for p in (c.positions(frontier)[0],)]  # type: ignore[index]
-                edges, ends = np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got])
-                # tail entries come after the main ones: regroup by expanded node for ``amounts``
-                near = (engine.edge_src if forward else engine.edge_dst)[edges]
-                order = np.argsort(_rank(frontier, near), kind="stable")
-                edges, ends = edges[order], ends[order]
-            if holes or windowed:
-                keep = np.ones(len(edges), dtype=bool)
-                if holes:
-                    keep &= edge_id[edges] >= 0
-                if windowed:
-                    t = edge_t[edges]
-                    keep &= np.isnan(t) | ((t >= lo) & (t <= hi))
-                edges, ends = edges[keep], ends[keep]
-            if depth is not None and level >= depth:
-                # the last level adds only edges among reached nodes, so the edges are the induced subgraph
-                kept.append(edges[seen[ends] >= 0])
-                break
-            kept.append(edges)
-            level += 1
-            fresh = scratch.unique_new(ends[seen[ends] < 0])
-            seen[fresh] = level
-            frontier = fresh.astype(np.int64)
-            if len(frontier):
-                found.append(frontier)
-        nodes = np.concatenate(found)
-        levels = seen[nodes].astype(np.int64)
-    finally:
-        engine.scratch.give(scratch, *found)
-    return Walk(nodes, levels, np.concatenate(kept).astype(np.int64) if kept else np.zeros(0, dtype=np.int64))
-
-
-def _rank(frontier: Ints, near: Ints) -> Ints:
-    """Position in the frontier of each edge's expanded node (only when a tail list is in play)."""
-    rank = np.full(int(frontier.max()) + 1, 0, dtype=np.int64)
-    rank[frontier] = np.arange(len(frontier))
-    return rank[near]
+    main = parts[0]
+    tail = parts[1] if len(parts) > 1 else Csr(np.zeros(1, dtype=main.offsets.dtype), main.edge[:0], main.nbr[:0])  # type: ignore[index]
+    scratch = engine.scratch.take(engine.num_nodes)  # not given back if the walk fails: its marks are unknown
+    nodes, edges = kernels.bfs(main.offsets, main.edge, main.nbr, tail.offsets, tail.edge, tail.nbr, scratch.mark,
+                               scratch.pos, root, -1 if depth is None else depth, engine.edge_id, engine.has_holes,
+                               engine.edge_t, lo, hi, lo > -np.inf or hi < np.inf)
+    levels = scratch.mark[nodes].astype(np.int64)
+    engine.scratch.give(scratch, nodes)
+    return Walk(nodes, levels, edges)
 
 
 def totals(own: Floats, out: Floats, known: Ints) -> Floats:

@@ -233,3 +233,65 @@ def test_refresh_from_an_empty_store(tmp_path: Path) -> None:
     store.ingest(Batch(source="test:undo", retract=["EV-X"]))
     engine.refresh()
     assert snapshot(engine) == snapshot(Engine.load(store))
+
+
+def _plain_bfs(engine: Engine, root: int, forward: bool, depth: int | None, lo: float, hi: float) -> tuple[
+        dict[int, int], set[int]]:
+    """The walk's contract in plain Python over the engine's edge columns: levels reached, edges followed."""
+    near, far = (engine.edge_src, engine.edge_dst) if forward else (engine.edge_dst, engine.edge_src)
+    listed: dict[int, list[int]] = {}
+    for e in range(engine.num_slots):
+        t = engine.edge_t[e]
+        if engine.edge_id[e] >= 0 and engine.material[engine.edge_rel[e]] and (t != t or lo <= t <= hi):
+            listed.setdefault(int(near[e]), []).append(e)
+    level, followed, frontier = {root: 0}, set(), [root]
+    while frontier:
+        last = depth is not None and level[frontier[0]] >= depth
+        nxt = []
+        for u in frontier:
+            for e in listed.get(u, []):
+                v = int(far[e])
+                if last and v not in level:
+                    continue
+                followed.add(e)
+                if v not in level:
+                    level[v] = level[u] + 1
+                    nxt.append(v)
+        frontier = [] if last else nxt
+    return level, followed
+
+
+def test_walk_matches_a_plain_breadth_first_search_with_tails_holes_windows_and_depth(tmp_path: Path) -> None:
+    """The compiled walk against a plain Python search, on a store with edges appended since the
+    adjacency lists were built (a tail), withdrawn edges (holes), time windows and depth limits."""
+    from samples import bench_plant
+    from zhuisu.graph.reach import walk
+
+    store = Store(str(tmp_path / "z.db"))
+    batches = list(bench_plant.batches(300, seed=3, edges_per_batch=2_000))
+    for batch in batches[:-1]:
+        store.ingest(batch)
+    lot = batches[1].edges[0].dst  # a supplier lot
+    store.ingest(Batch("test:late", edges=[Edge(lot, "consumedBy", "op:LATE", key="EV-LATE"),
+                                           Edge("op:LATE", "produces", "unit:LATE", key="EV-LATE")]))
+    engine = Engine.load(store)
+    store.ingest(batches[-1])
+    store.ingest(Batch("test:undo", retract=["EV-LATE"]))
+    engine.refresh()
+    assert len(engine.adjacency("mat_in")) == 2 and engine.has_holes  # a tail list and withdrawn slots in play
+    rng = np.random.default_rng(0)
+    times = engine.edge_t[~np.isnan(engine.edge_t)]
+    window = (float(np.quantile(times, 0.3)), float(np.quantile(times, 0.7)))
+    for root in rng.choice(engine.num_nodes, 60, replace=False).tolist() + [engine.index(lot)]:
+        for forward in (False, True):
+            for depth, (lo, hi) in ((None, (-np.inf, np.inf)), (2, (-np.inf, np.inf)), (None, window)):
+                got = walk(engine, root, forward=forward, depth=depth, lo=lo, hi=hi)
+                level, followed = _plain_bfs(engine, root, forward, depth, lo, hi)
+                assert dict(zip(got.nodes.tolist(), got.levels.tolist(), strict=True)) == level
+                assert len(got.nodes) == len(level) and got.nodes[0] == root
+                assert (np.diff(got.levels) >= 0).all()
+                assert sorted(got.edges.tolist()) == sorted(followed)
+                near = (engine.edge_src if forward else engine.edge_dst)[got.edges]
+                rank = {n: i for i, n in enumerate(got.nodes.tolist())}
+                assert (np.diff([rank[int(n)] for n in near]) >= 0).all()  # grouped by expanded node, in order
+    assert (engine.scratch.take(engine.num_nodes).mark == -1).all()  # every mark reset after use
