@@ -70,3 +70,72 @@ def bfs(offsets: np.ndarray, edge: np.ndarray, nbr: np.ndarray, tail_offsets: np
                 out[k] = e
                 k += 1
     return queue[:reached].astype(np.int64), out[:k]
+
+
+@njit(cache=True, nogil=True)
+def amounts(src: np.ndarray, dst: np.ndarray, qty: np.ndarray, total: np.ndarray, out: np.ndarray,
+            known: np.ndarray, count: np.ndarray, forward: bool, amount: float) -> np.ndarray:
+    """Push ``amount`` from the root (position 0) over a walk's edges, given by the positions of their
+    ends in the walk (``src``, ``dst``) and their quantities; the per-node figures are by position.
+
+    Each edge carries a share of its source's ``total``: its quantity over the total where known; edges
+    without one split what the known ones leave (``out`` known outflow over ``known`` of ``count``
+    edges); a source whose total is unknown splits equally over all its edges. Forward the root's amount
+    flows src → dst; backward each node's share of the root flows dst → src (the caller multiplies by the
+    node's total). Nodes are settled in topological order; those on a cycle (a rework loop) and below it
+    get NaN; edges back into the root are dropped, since what returns to it is not more of it.
+    """
+    n, m = len(total), len(src)
+    parent = src if forward else dst
+    child = dst if forward else src
+    start = np.zeros(n + 1, dtype=np.int64)
+    pending = np.zeros(n, dtype=np.int64)
+    for i in range(m):
+        start[parent[i] + 1] += 1
+        if child[i] != 0:
+            pending[child[i]] += 1
+    for u in range(n):
+        start[u + 1] += start[u]
+    order = np.empty(m, dtype=np.int64)  # edges by parent (a walk lists them so already: a stable pass)
+    fill = start[:-1].copy()
+    for i in range(m):
+        order[fill[parent[i]]] = i
+        fill[parent[i]] += 1
+    value = np.zeros(n)
+    value[0] = amount
+    settled = np.zeros(n, dtype=np.bool_)
+    ready = np.empty(n, dtype=np.int64)
+    head, tail = 0, 0
+    for u in range(n):
+        if pending[u] == 0:
+            ready[tail] = u
+            tail += 1
+    while head < tail:
+        u = ready[head]
+        head += 1
+        settled[u] = True
+        for j in range(start[u], start[u + 1]):
+            i = order[j]
+            c = child[i]
+            if c == 0:
+                continue
+            s = src[i]
+            t = total[s]
+            if t > 0:
+                q = qty[i]
+                if np.isnan(q):
+                    left = max(t - out[s], 0.0) / max(count[s] - known[s], 1)
+                    weight = left / t
+                else:
+                    weight = q / t
+            else:
+                weight = 1.0 / max(count[s], 1)
+            value[c] += value[u] * weight
+            pending[c] -= 1
+            if pending[c] == 0:
+                ready[tail] = c
+                tail += 1
+    for u in range(n):
+        if not settled[u]:
+            value[u] = np.nan
+    return value

@@ -86,81 +86,18 @@ def totals(own: Floats, out: Floats, known: Ints) -> Floats:
     return np.where(np.isnan(own), np.where(known > 0, out, np.nan), np.maximum(own, out))
 
 
-def shares(total: Floats, out: Floats, known: Ints, count: Ints, qty: Floats) -> Floats:
-    """The share of its source's amount that each material edge carries, from the source's figures
-    (``total``, known ``out``flow, edges with a quantity ``known``, edges ``count``) and the edge's ``qty``.
-
-    Edges with a quantity carry it over the source's total; edges without one split the rest
-    equally; a source whose total is unknown splits equally over all its edges.
-    """
-    rest = np.maximum(np.nan_to_num(total) - out, 0.0) / np.maximum(count - known, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(np.isnan(qty), rest, qty) / total
-    return np.where(total > 0, share, 1.0 / np.maximum(count, 1))
-
-
 def amounts(engine: Engine, walked: Walk, *, forward: bool) -> tuple[Floats, float]:
     """Per reached node: forward, how much of the root it received; backward, how much of it went into
     the root. Also returns the root's total (NaN when unknown: forward amounts are then shares)."""
     nodes, edges = walked.nodes, walked.edges
-    n = len(nodes)
-    scratch = engine.scratch.take(engine.num_nodes)
-    try:
-        position = scratch.pos
-        position[nodes] = np.arange(n, dtype=np.int32)
-        src, dst = position[engine.edge_src[edges]], position[engine.edge_dst[edges]]
-    finally:
-        engine.scratch.give(scratch)
-    # per reached node once, then per edge from these small arrays: few gathers over the whole graph
-    out, known, count = engine.outflow(nodes)
+    out, known, count = engine.outflow(nodes)  # per reached node once; per edge only from small arrays
     total = totals(engine.own(nodes), out, known)
-    weight = shares(total[src], out[src], known[src], count[src], engine.edge_qty[edges])
     root_total = float(total[0])
-    if forward:
-        amount = root_total if np.isfinite(root_total) else 1.0
-        return propagate(src, dst, weight, n, amount), root_total
-    return propagate(dst, src, weight, n, 1.0) * total, root_total
-
-
-def propagate(parent: Ints, child: Ints, weight: Floats, n: int, amount: float) -> Floats:
-    """Push ``amount`` from position 0 along parent→child edges, one topological generation at a time.
-
-    ``parent`` must be non-decreasing (edges grouped by the node they leave, in node order), as a walk
-    gives them. Nodes on a cycle (a rework loop) and below it get NaN; edges back into the start are
-    dropped, since what returns to the root is not more of it. Work is O(nodes + edges) per generation
-    at most, and a few array operations each.
-    """
-    keep = child != 0
-    parent, child, weight = parent[keep], child[keep], weight[keep]
-    if len(parent) > 1 and (np.diff(parent) < 0).any():
-        order = np.argsort(parent, kind="stable")
-        parent, child, weight = parent[order], child[order], weight[order]
-    bounds = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(parent, minlength=n), out=bounds[1:])
-    value = np.zeros(n)
-    value[0] = amount
-    pending = np.bincount(child, minlength=n)
-    done = np.zeros(n, dtype=bool)
-    ready = np.flatnonzero(pending == 0)
-    while len(ready):
-        done[ready] = True
-        lo = bounds[ready]
-        counts = bounds[ready + 1] - lo
-        total = int(counts.sum())
-        if not total:
-            break
-        idx = np.arange(total) + np.repeat(lo - (np.cumsum(counts) - counts), counts)
-        to = child[idx]
-        flow = value[parent[idx]] * weight[idx]
-        if total < n // 64:  # a small generation: scattered updates
-            np.add.at(value, to, flow)
-            np.subtract.at(pending, to, 1)
-            touched = to[pending[to] == 0]
-            ready = np.unique(touched)
-        else:  # a large one: whole-array passes beat scattered writes
-            value += np.bincount(to, weights=flow, minlength=n)
-            hits = np.bincount(to, minlength=n)
-            pending -= hits
-            ready = np.flatnonzero((hits > 0) & (pending == 0))
-    value[~done] = np.nan
-    return value
+    amount = root_total if forward and np.isfinite(root_total) else 1.0
+    scratch = engine.scratch.take(engine.num_nodes)
+    position = scratch.pos  # never cleared: only the reached nodes' entries are read
+    position[nodes] = np.arange(len(nodes), dtype=np.int32)
+    src, dst = position[engine.edge_src[edges]], position[engine.edge_dst[edges]]
+    engine.scratch.give(scratch)
+    value = kernels.amounts(src, dst, engine.edge_qty[edges], total, out, known, count, forward, amount)
+    return (value if forward else value * total), root_total
