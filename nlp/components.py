@@ -295,18 +295,6 @@ def _generic_heads(words: list[str], spans: list[tuple[int, int, str, str, str]]
 # drive after a part names the part's own drive (风扇 + 电机, 主轴 + 驱动器): one name, as BDCI writes them
 _MEDIUM = re.compile(r"(?:油|液|水|剂|媒)$")
 _DRIVE_HEADS = frozenset(("电机", "马达", "电动机", "驱动器"))
-# verbs that stand before a part without being its modifier (打开阀门, 拆开电机)
-_NOT_MODIFIERS = frozenset((
-    "打开", "关闭", "拆开", "拆除", "拆掉", "拆下", "卸下", "取下", "取出", "装上", "安装", "加装", "装好", "更改",
-    "检查", "检修", "测试", "处理", "发现", "怀疑", "判断", "确认", "观察", "停止", "开启", "断开", "接通",
-    "导致", "造成", "引起", "使得", "因为", "由于", "如果", "但是", "然后", "之后", "以后", "同时", "其中", "以及",
-    "所有", "全部", "部分", "整个", "各个", "每个", "一个", "两个", "这个", "那个", "另外", "其他", "其它", "还有",
-    "没有", "不是", "就是", "需要", "进行", "开始", "完成", "使用", "采用", "通过", "经过", "对于", "关于", "目前",
-    "现在", "已经", "正在", "一直", "经常", "多次", "有时", "始终", "仍然", "依然", "还是", "应该", "可以", "无法",
-    "不能", "能够", "只有", "只是", "发生", "出现", "产生", "存在", "属于", "作为", "造成", "更新",
-    # places, not kinds (地面 + 二维码, 内部 + 线路)
-    "地面", "表面", "内部", "外部", "底部", "顶部", "上面", "下面", "里面", "外面", "周围", "附近", "旁边", "侧面",
-    "两侧", "两端", "车间", "现场", "机内", "柜内"))
 
 
 @lru_cache(maxsize=4096)
@@ -318,13 +306,11 @@ def _equipment_word(word: str) -> bool:
 def _compounds(words: list[str], spans: list[tuple[int, int, str, str, str]]
                ) -> list[tuple[int, int, str, str, str]]:
     """Names the dictionary reads as two words joined into one component: a medium before a part
-    (液压油 + 滤芯), a part before its drive (风扇 + 电机), and a two-character word the dictionary lacks,
-    standing alone before a part, as the part's modifier (位移 + 传感器, 零点 + 开关)."""
+    (液压油 + 滤芯) and a part before its drive (风扇 + 电机). (A modifier the dictionary lacks, 位移 + 传感器,
+    is the model's to join: a rule joining every such word lowered the BDCI cross-validated scores.)"""
     if not spans:
         return spans
     out: list[tuple[int, int, str, str, str]] = []
-    prev_end = 0
-    stop = _not_entities()
     for span in spans:
         s, e, label = span[:3]
         if label == "Component" and e - s > 1 and words[e - 1] in ("测试", "试验"):
@@ -335,19 +321,8 @@ def _compounds(words: list[str], spans: list[tuple[int, int, str, str, str]]
                     _MEDIUM.search(words[last[1] - 1])
                     or ("".join(words[s:e]) in _DRIVE_HEADS and not _equipment_word("".join(words[last[0]:s])))):
                 out[-1] = (last[0], e, "Component", "", "model")
-                prev_end = e
                 continue
-            if s >= 1 and (s > prev_end or (last is not None and last[4] == "model" and last[1] - last[0] == 1
-                                            and last[2] in ("Component", "Attribute") and last[0] == s - 1)):
-                w = words[s - 1]
-                if (len(w) == 2 and _is_cjk(w) and w not in stop and w not in _VERBISH and w not in _NOT_MODIFIERS
-                        and (s - 1 == 0 or _is_punct(words[s - 2]) or s - 1 == prev_end or s == prev_end)
-                        and lexmod.base().lookup(w) is None):
-                    if s == prev_end:
-                        out.pop()  # the model read the modifier alone (位移 | 传感器)
-                    span = (s - 1, e, "Component", "", "model")
         out.append(span)
-        prev_end = span[1]
     return out
 
 
