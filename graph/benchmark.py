@@ -48,6 +48,7 @@ def run(units: int, *, seed: int = 1, queries: int = 200, forward_queries: int =
         work.mkdir(parents=True, exist_ok=True)
         report: dict[str, Any] = {"units": units}
         store_path = Path(db) if db else work / "zhuisu.db"
+        store_path.parent.mkdir(parents=True, exist_ok=True)
         if not db or not store_path.exists():
             report.update(_build(units, seed, work, store_path, log))
         elif (store_path.parent / "ingest.json").exists():  # written by an earlier ingest of this store
