@@ -43,17 +43,22 @@ def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
 
 
 def _with_owners(event: MaintenanceEvent, i: int, owner: dict[int, int]) -> Any:
-    """Mention ``i`` widened to the left over the component owners that touch it (液压泵 + 电机 → 液压泵电机)."""
+    """Mention ``i`` widened to the left over the owners that touch it, components or a machine named by its
+    type (液压泵 + 电机 → 液压泵电机, 输送线 + 电机 → 输送线电机)."""
     m = event.mentions[i]
     start, seen = m.start, {i}
     j = owner.get(i)
-    while j is not None and j not in seen and event.mentions[j].label == "Component" \
-            and event.mentions[j].end == start:
+    while j is not None and j not in seen and _owner_word(event.mentions[j]) and event.mentions[j].end == start:
         start, seen = event.mentions[j].start, seen | {j}
         j = owner.get(j)
     if start == m.start:
         return m
     return replace(m, text=event.text[start : m.end], start=start)
+
+
+def _owner_word(m: Any) -> bool:
+    """A component, or a machine named by its type alone (输送线 + 电机), not a numbered or store machine."""
+    return m.label == "Component" or (m.label == "Equipment" and m.source == "lexicon")
 
 
 def to_record(id: Any, event: MaintenanceEvent) -> dict[str, Any]:

@@ -190,9 +190,13 @@ def _covers(words: list[str], span: Tri, rules: list[tuple[int, int, str, str, s
     allowed = _JOINABLE[label]
     if any(r[2] not in allowed or (r[2] == "Equipment" and r[4] != "lexicon") for r in inside):
         return False
-    if label == "Component" and sum(r[2] == "Component" and len("".join(words[r[0] : r[1]])) >= 2
+    if label == "Component" and sum(r[2] in ("Component", "Equipment") and len("".join(words[r[0] : r[1]])) >= 2
                                     for r in inside) > 1:
-        return False  # two dictionary parts stay two mentions with part-of between them (电磁阀 + 线圈)
+        return False  # two dictionary parts (or a machine and its part) stay two mentions with part-of
+        # between them (电磁阀 + 线圈, 输送线 + 电机)
+    if label == "Component" and inside[-1][2] == "Attribute" and inside[-1][1] == e and \
+            any(r[2] == "Component" for r in inside[:-1]):
+        return False  # a part before a quantity stays part + quantity (电机 + 绝缘, 主轴 + 温度)
     covered = {i for r in inside for i in range(r[0], r[1])}
     extra = [i for i in range(s, e) if i not in covered]
     if not extra:

@@ -25,6 +25,9 @@ _VALUE = r"(?<![A-Za-z0-9.\-])[±+\-]?\d+(?:\.\d+)?(?:\s*[~～\-]\s*\d+(?:\.\d+)
 PARAM = re.compile(_VALUE + r"\s*(?:" + "|".join(re.escape(u) for u in UNITS) + r")(?![A-Za-z])")
 CODE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,6}[-._]?\s?\d{1,6}|[A-Za-z]{1,6}-[A-Za-z]{0,3}\d{1,6})"
                   r"(?![A-Za-z0-9.]|轴)")
+# an axis is named by its letter or number (X轴, J3轴, 第4轴, 六轴), not by the bare 轴
+AXIS = re.compile(r"(?:(?<![A-Za-z0-9.])(?:第\s*)?(?:\d{1,2}|J\s*\d)|(?:第\s*)?[一二三四五六七八九十]"
+                  r"|(?<![A-Za-z])[XYZABCUVWxyzabc])\s*轴(?![承套])")
 CODE_AFTER_ALARM = re.compile(r"(?:(?<=报)|(?<=代码)|(?<=故障码))\s*(?:\d{3,5}|[A-Z]{2,4})(?![A-Za-z0-9])")
 TIME = re.compile(
     r"(?:\d{4}\s*[-/年.]\s*)?\d{1,2}\s*[-/月.]\s*\d{1,2}\s*[日号]?(?:\s*\d{1,2}[:：]\d{2})?"
@@ -101,6 +104,8 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
         add(m.start(), m.end(), "Time", "", "regex", 3)
     for m in CODE.finditer(text):
         add(m.start(), m.end(), _code_label(low, m.start(), m.group()), "", "regex", 4)
+    for m in AXIS.finditer(text):
+        add(m.start(), m.end(), "Component", "", "regex", 4)
     for m in CODE_AFTER_ALARM.finditer(text):
         add(m.start(), m.end(), "FaultCode", "", "regex", 4)
     n = len(low)
@@ -196,6 +201,11 @@ def _contextual(matches: list[Match], low: str, lex: Lexicon) -> list[Match]:
         if m.label == "Action" and m.source == "lexicon" and low[max(0, m.start - 2) : m.start] == "重新" \
                 and (not out or out[-1].end <= m.start - 2):
             m = Match(m.start - 2, m.end, m.label, m.concept, m.source)  # 重新校准, 重新插紧: one action
+        if m.label == "Attribute" and m.source == "lexicon" and low[m.end : m.end + 1] == "仪" \
+                and (nxt is None or nxt.start > m.end):
+            m = Match(m.start, m.end + 1, "Tool", "", m.source)  # 电导率 + 仪: the instrument measuring it
+        if m.label == "Tool" and nxt is not None and nxt.start == m.end and nxt.label == "Symptom":
+            m = Match(m.start, m.end, "Component", "component:" + m.concept.partition(":")[2], m.source)
         if m.source == "lexicon":
             entry = lex.entries.get(low[m.start : m.end])
             if entry is not None and entry.contextual:

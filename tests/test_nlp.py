@@ -137,6 +137,27 @@ def test_bio_decoder_compounds():
     # a position or a count is not a name
     assert ("第5", "Component") not in _decoded(["第5", "灌装阀", "滴漏"], ["B-Component", "B-Component",
                                                                           "B-Symptom"])
+    # a machine named by its type and a part of it stay two mentions (part-of), as two parts do
+    assert _decoded(["输送线", "电机", "发热"], ["B-Component", "I-Component", "B-Symptom"])[:2] == [
+        ("输送线", "Equipment"), ("电机", "Component")]
+    # a part before a quantity stays part + quantity even where the model reads one name
+    assert _decoded(["电机", "绝缘", "低"], ["B-Component", "I-Component", "B-Symptom"])[:2] == [
+        ("电机", "Component"), ("绝缘", "Attribute")]
+
+
+def test_axes_broken_gauges_and_instruments(nlp):
+    from zhuisu.nlp.events import extract
+
+    def ents(text: str) -> list[tuple[str, str]]:
+        return [(m.text, m.label) for m in extract(text, nlp=nlp).mentions]
+
+    assert ("X轴", "Component") in ents("CNC3X轴定位不准")
+    assert ("第4轴", "Component") in ents("机器人第4轴漏油") and ("J2轴", "Component") in ents("机器人J2轴异响")
+    assert not any(t.endswith("轴") for t, _l in ents("电机2轴承异响"))
+    # a gauge that is itself broken is a part, not the tool of a measurement
+    assert ("压力表", "Component") in ents("压力表损坏，更换")
+    # an instrument named after the quantity it measures
+    assert ("粘度仪", "Tool") in ents("胶水粘度偏大，粘度仪测得1200")
 
 
 def test_template_compounds_label_part_and_owner():
