@@ -13,7 +13,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from zhuisu.nlp import lexicon as lexmod
-from zhuisu.nlp.patterns import scan
+from zhuisu.nlp.patterns import ALARM_WORDS, scan
 from zhuisu.nlp.relations import assemble
 from zhuisu.nlp.tokenizer import MATCHES, doc_text, doc_words, token_bounds
 
@@ -261,7 +261,18 @@ def _merge(words: list[str], rules: list[tuple[int, int, str, str, str]], predic
         if r not in inside and taken.find(1, r[0], r[1]) < 0:
             chosen.append(r)
             taken[r[0] : r[1]] = b"\x01" * (r[1] - r[0])
-    return _compounds(words, _generic_heads(words, sorted(chosen)))
+    return _alarms(words, _compounds(words, _generic_heads(words, sorted(chosen))))
+
+
+def _alarms(words: list[str], spans: list[tuple[int, int, str, str, str]]) -> list[tuple[int, int, str, str, str]]:
+    """报警 right after a fault state is the alarm that state raised (超温 + 报警): no second symptom."""
+    out: list[tuple[int, int, str, str, str]] = []
+    for span in spans:
+        if span[2] == "Symptom" and span[1] - span[0] == 1 and words[span[0]] in ALARM_WORDS and out \
+                and out[-1][2] == "Symptom" and out[-1][1] == span[0]:
+            continue
+        out.append(span)
+    return out
 
 
 # nouns that name a part only together with what they belong to: 油缸 + 密封, 顶升 + 机构, 刹车 + 总成

@@ -148,8 +148,6 @@ def base() -> Lexicon:
         for canonical, surfaces in read_tsv(LEXICON_DIR / name):
             for surface in surfaces:
                 lex.add(surface, label, f"{prefix}:{canonical}")
-                if label == "Symptom" and len(surface) >= 2 and not surface.endswith(("报警", "报错")):
-                    lex.add(surface + "报警", label, f"{prefix}:{canonical}")  # 超温报警, 过载报警
     _compound_attributes(lex)
     lex.equipment_words.sort(key=len, reverse=True)
     return lex

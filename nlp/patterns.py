@@ -37,6 +37,7 @@ TIME = re.compile(
     r"|\d{1,2}[:：]\d{2}|\d{1,2}点(?:半|\d{1,2}分)?"
 )
 SPARE_CUES = ("备件", "料号", "型号", "物料号", "备品", "更换", "换")
+ALARM_WORDS = ("报警", "告警")
 ALARM_CUES = ("报警", "报", "代码", "故障码", "错误", "alarm", "err")
 
 
@@ -195,6 +196,9 @@ def _contextual(matches: list[Match], low: str, lex: Lexicon) -> list[Match]:
         if m.label == "Symptom" and low[m.start : m.end] in ("停机", "停线", "停车") and nxt is not None \
                 and nxt.label == "Parameter" and nxt.start - m.end <= 1:
             continue
+        if m.label == "Symptom" and low[m.start : m.end] in ALARM_WORDS and out and out[-1].label == "Symptom" \
+                and out[-1].end == m.start:
+            continue  # 超温 + 报警: the alarm a state raised is that state, not a second symptom
         if m.label == "Equipment" and m.source == "lexicon" and out and out[-1].label == "Equipment" \
                 and out[-1].end == m.start:
             m = Match(m.start, m.end, "Component", "component:" + m.concept.partition(":")[2], m.source)

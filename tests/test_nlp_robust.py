@@ -36,7 +36,9 @@ def test_mixed_english_finds_codes_and_chinese_terms(nlp):
 
 def test_traditional_characters(nlp):
     event = extract("2號壓裝機壓力傳感器讀數漂移，校準後恢復正常", nlp=nlp)
-    assert [(m.text, m.concept) for m in event.symptoms] == [("讀數漂移", "symptom:读数漂移")]
+    # a reading and its state are attribute + symptom (讀數 + 漂移); the state normalises to one concept
+    assert [(m.text, m.concept) for m in event.symptoms] == [("漂移", "symptom:读数漂移")]
+    assert [m.text for m in event.mentions if m.label == "Attribute"] == ["讀數"]
     assert event.actions[0].concept == "action:校准"
 
 
