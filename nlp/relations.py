@@ -114,4 +114,5 @@ def _causes(text: str, ents: list[Ent], clause_of: list[int]) -> list[Rel]:
                                              for j in range(len(ents))):
                 continue
             out.append((effect, i, "caused-by"))
+            effect = i  # 液位低，补水泵不启动，液位开关失效: each finding explains the one before it
     return out

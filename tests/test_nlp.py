@@ -215,6 +215,13 @@ def test_relation_rules_without_spacy():
     rels = set(assemble(text, ents))
     assert {(1, 0, "part-of"), (1, 2, "has-fault"), (3, 4, "has-fault"), (2, 4, "caused-by"),
             (5, 6, "action-on")} <= rels
+    # three fault clauses: each finding explains the one before it
+    text = "冷却塔液位低，补水泵不启动，液位开关失效"
+    ents = [(0, 3, "Equipment", False), (3, 5, "Attribute", False), (5, 6, "Symptom", False),
+            (7, 10, "Component", False), (10, 13, "Symptom", False), (14, 18, "Component", False),
+            (18, 20, "Symptom", False)]
+    rels = {r for r in assemble(text, ents) if r[2] == "caused-by"}
+    assert rels == {(2, 4, "caused-by"), (4, 6, "caused-by")}
 
 
 def test_relation_rules_spare_in_the_next_clause_and_media():
