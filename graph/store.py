@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,10 +24,11 @@ from zhuisu.errors import BadInput, NotFound, StoreError
 from zhuisu.graph import schema
 from zhuisu.graph.engine import no_cycle_collection
 from zhuisu.graph.schema import aliases, edges, ingest_log, nodes, retractions
-from zhuisu.ingest.records import Batch, Edge, Node, epoch_ms
+from zhuisu.ingest.records import Batch, Edge, EdgeColumns, Node
 from zhuisu.ontology import Ontology, load
 
 _CHUNK = 500  # bound parameters per IN (...) lookup
+_ROWS_PER_INSERT = 500  # rows per INSERT statement on SQLite, as many as its bound-parameter limit allows
 _PG_LOCK = 0x7A6875  # advisory lock that serialises writers on PostgreSQL
 
 
@@ -104,24 +106,23 @@ class Store:
     def ingest(self, batch: Batch) -> IngestResult:
         """Commit a batch atomically; a batch whose key was already committed changes nothing."""
         with no_cycle_collection():  # every object built here is acyclic: reference counting frees it
-            return self._ingest(batch)
+            return self._ingest(_Prepared(batch))
 
-    def _ingest(self, batch: Batch) -> IngestResult:
-        body = batch.to_json()
-        key = batch.idempotency_key(body)
+    def _ingest(self, ready: _Prepared) -> IngestResult:
+        batch, key = ready.batch, ready.key
         try:
             with self._write() as conn:
                 done = conn.execute(sa.select(ingest_log.c.id).where(ingest_log.c.key == key)).scalar()
                 if done is not None:
                     return IngestResult(batch=done, key=key, skipped=True)
                 batch_id = _next_id(conn, ingest_log)
-                counts = _Writer(conn, self, batch_id).write(batch).counts()
+                counts = _Writer(conn, self, batch_id).write(ready).counts()
                 conn.execute(
                     ingest_log.insert().values(
                         id=batch_id,
                         source=batch.source,
                         key=key,
-                        payload=batch.payload(body),
+                        payload=ready.payload,
                         received_at=int(time.time() * 1000),
                         nodes=counts["nodes_added"],
                         edges=counts["edges_added"],
@@ -244,11 +245,11 @@ class _Writer:
             "edges_retracted": self.retracted,
         }
 
-    def write(self, batch: Batch) -> _Writer:
+    def write(self, ready: _Prepared) -> _Writer:
+        batch, cols = ready.batch, ready.cols
         incoming = _merge_nodes(batch.nodes)
         for i, node in enumerate(incoming.values()):
             self._check_node(node, i)
-        cols = _EdgeColumns(batch.edges)
         unknown = set(cols.rel).difference(self.onto.relations)
         if unknown:
             i = next(i for i, rel in enumerate(cols.rel) if rel in unknown)
@@ -257,7 +258,7 @@ class _Writer:
         ends.update(cols.dst)
         existing = self._lookup(ends | incoming.keys() | {a for n in incoming.values() for a in n.aliases})
         self._write_nodes(incoming, existing, ends)
-        self._write_edges(batch.edges, cols)
+        self._write_edges(batch.edges, cols, ready.attrs)
         if batch.retract:
             self._retract(batch.retract)
         return self
@@ -300,17 +301,30 @@ class _Writer:
             yield from self.conn.exec_driver_sql(sql.format(", ".join([mark] * len(chunk))), tuple(chunk))
 
     def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, ignore: bool) -> None:
-        """Insert many rows through the driver: the hot path of bulk ingest, without per-row SQL compilation."""
+        """Insert many rows through the driver: the hot path of bulk ingest, without per-row SQL compilation.
+        On SQLite, many rows per statement (``VALUES (…), (…), …``): one statement run per row would reopen
+        the table's and every index's cursor each time, and release and retake the GIL each time. The rows
+        go in in order, so of two rows with one identity the first wins, as it would one by one."""
         if not rows:
             return
         names = ", ".join(columns)
-        if self.store.dialect == "sqlite":
-            marks = ", ".join("?" * len(columns))
-            sql = f"INSERT {'OR IGNORE ' if ignore else ''}INTO {table} ({names}) VALUES ({marks})"
-        else:
+        if self.store.dialect != "sqlite":
             marks = ", ".join(["%s"] * len(columns))
             sql = f"INSERT INTO {table} ({names}) VALUES ({marks})" + (" ON CONFLICT DO NOTHING" if ignore else "")
-        self.conn.exec_driver_sql(sql, rows)
+            self.conn.exec_driver_sql(sql, rows)
+            return
+        head = f"INSERT {'OR IGNORE ' if ignore else ''}INTO {table} ({names}) VALUES "
+        row = "(" + ", ".join("?" * len(columns)) + ")"
+        per = max(1, min(_ROWS_PER_INSERT, _sqlite_variables(self.conn) // len(columns)))
+        full = len(rows) - len(rows) % per
+        if full:
+            values = iter(list(itertools.chain.from_iterable(itertools.islice(rows, full))))
+            statements = list(zip(*[values] * (per * len(columns)), strict=True))  # `per` rows each
+            self.conn.exec_driver_sql(head + ", ".join([row] * per), statements)
+        if full < len(rows):
+            rest = rows[full:]
+            self.conn.exec_driver_sql(head + ", ".join([row] * len(rest)),
+                                      tuple(itertools.chain.from_iterable(rest)))
 
     def _write_nodes(self, incoming: dict[str, Node], existing: dict[str, _Known], refs: set[str]) -> None:
         next_id = _next_id(self.conn, nodes)
@@ -360,12 +374,12 @@ class _Writer:
         self.kinds[node_id] = kind
         return (node_id, uid, kind, name, _dumps(attrs), self.batch_id, self.batch_id)
 
-    def _write_edges(self, batch_edges: list[Edge], cols: _EdgeColumns) -> None:
+    def _write_edges(self, batch_edges: list[Edge], cols: EdgeColumns, attrs: list[str]) -> None:
         """Column by column, each pass a C-level map or zip: no Python statement runs per edge. Ids follow
-        the records' order, which exports keep."""
+        the records' order, which exports keep. ``attrs`` are the edges' attributes as stored."""
         if not batch_edges:
             return
-        keys = sorted({k for k in cols.key if k})
+        keys = sorted(set(cols.key) - {""})
         numbers: list[int] | range = range(len(batch_edges))
         withdrawn = {k for (k,) in self._select("SELECT key FROM retractions WHERE key IN ({})", keys)}
         if withdrawn:  # an error declaration withdrew these keys for good: never re-materialise them
@@ -373,6 +387,7 @@ class _Writer:
             if not kept:
                 return
             cols = cols.take(kept)
+            attrs = [attrs[i] for i in kept]
             batch_edges = [batch_edges[i] for i in kept]
             numbers = kept  # errors name an edge by its place in the batch as sent
         src = list(map(self.ids.__getitem__, cols.src))
@@ -384,8 +399,8 @@ class _Writer:
                          if found == signature)
                 self._bad_signature(batch_edges[i], numbers[i], signature)
         first = _next_id(self.conn, edges)
-        rows = list(zip(range(first, first + len(src)), src, dst, cols.rel, cols.key, map(epoch_ms, cols.time),
-                        cols.qty, cols.uom, map(_dumps, cols.attrs), itertools.repeat(self.batch_id)))
+        rows = list(zip(range(first, first + len(src)), src, dst, cols.rel, cols.key, cols.t, cols.qty, cols.uom,
+                        attrs, itertools.repeat(self.batch_id)))
         self._insert("edges", ("id", "src", "dst", "rel", "key", "t", "qty", "uom", "attrs", "batch"), rows,
                      ignore=True)
         self.edges_added = self.conn.execute(  # duplicates of stored edges were ignored: count what went in
@@ -412,28 +427,20 @@ class _Writer:
             self.retracted += result.rowcount
 
 
-class _EdgeColumns:
-    """A batch's edges as columns, each read from the records once."""
+class _Prepared:
+    """A batch ready to be written, all of it computed without the database: its edges read into columns
+    once (the canonical JSON and the writer both take them), the canonical JSON's key and compressed
+    payload, the edges' attributes as stored."""
 
-    __slots__ = ("src", "rel", "dst", "time", "qty", "uom", "key", "attrs")
+    __slots__ = ("batch", "cols", "key", "payload", "attrs")
 
-    def __init__(self, items: list[Edge]) -> None:
-        self.src = [e.src for e in items]
-        self.rel = [e.rel for e in items]
-        self.dst = [e.dst for e in items]
-        self.time = [e.time for e in items]
-        self.qty = [e.quantity for e in items]
-        self.uom = [e.uom for e in items]
-        self.key = [e.key for e in items]
-        self.attrs = [e.attrs for e in items]
-
-    def take(self, index: list[int]) -> _EdgeColumns:
-        """The rows at ``index``."""
-        out = object.__new__(_EdgeColumns)
-        for name in self.__slots__:
-            column = getattr(self, name)
-            setattr(out, name, [column[i] for i in index])
-        return out
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self.cols = EdgeColumns(batch.edges)
+        body = batch.to_json(self.cols)
+        self.key = batch.idempotency_key(body)
+        self.payload = batch.payload(body)
+        self.attrs = _dumps_all(self.cols.attrs)
 
 
 _IDENTIFIER = re.compile(r"^(urn:|https?://|\d+(\.\d+)*/)")
@@ -509,6 +516,20 @@ def _dumps(attrs: Mapping[str, Any]) -> str:
     if _ENCODE_C is None or not isinstance(attrs, dict):
         return _ENCODER.encode(attrs)
     return "".join(_ENCODE_C(attrs, 0))
+
+
+def _dumps_all(column: list[dict[str, Any]]) -> list[str]:
+    """``_dumps`` of each, calling it only for the attributes that are not empty (most edges carry none)."""
+    out = ["{}"] * len(column)
+    for i in itertools.compress(range(len(column)), column):
+        out[i] = _dumps(column[i])
+    return out
+
+
+def _sqlite_variables(conn: Connection) -> int:
+    """How many parameters one SQLite statement may bind (32,766 since SQLite 3.32, 999 before)."""
+    dbapi: Any = conn.connection.dbapi_connection
+    return int(dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
 def _next_id(conn: Connection, table: sa.Table) -> int:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,18 +60,19 @@ class Batch:
     retract: list[str] = field(default_factory=list)
     key: str | None = None  # idempotency key; the content hash when not given
 
-    def to_json(self) -> bytes:
-        """Canonical JSON of the records (sorted keys, UTF-8): the bytes the idempotency hash is taken of."""
+    def to_json(self, columns: EdgeColumns | None = None) -> bytes:
+        """Canonical JSON of the records (sorted keys, UTF-8): the bytes the idempotency hash is taken of.
+
+        ``columns`` are this batch's edges already read into columns (the store's writer reads them once for
+        both); the bytes are the same either way (a tuple encodes as the list it stands for)."""
+        cols = columns if columns is not None else EdgeColumns(self.edges)
         doc = {
             "nodes": [[n.uid, n.kind, n.name, _plain(n.attrs), list(n.aliases)] for n in self.nodes],
-            "edges": [  # the attributes as they are when a dict (most records carry one): no copy per edge
-                [e.src, e.rel, e.dst, epoch_ms(e.time), e.quantity, e.uom, e.key,
-                 e.attrs if type(e.attrs) is dict else dict(e.attrs)]
-                for e in self.edges
-            ],
+            "edges": list(zip(cols.src, cols.rel, cols.dst, cols.t, cols.qty, cols.uom, cols.key, cols.attrs,
+                               strict=True)),
             "retract": self.retract,
         }
-        return _CANONICAL(doc).encode()
+        return _canonical(doc).encode()
 
     def idempotency_key(self, body: bytes | None = None) -> str:
         """The caller's key, or ``sha256:`` of the canonical records."""
@@ -83,7 +85,48 @@ class Batch:
         return zlib.compress(body if body is not None else self.to_json(), 1)
 
 
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":")).encode
+class EdgeColumns:
+    """Edges read into columns once, each a C-level pass over the records: what the canonical JSON and the
+    store's writer both take. ``t`` is epoch milliseconds; ``attrs`` are plain dicts."""
+
+    __slots__ = ("src", "rel", "dst", "t", "qty", "uom", "key", "attrs")
+
+    def __init__(self, items: list[Edge]) -> None:
+        self.src = [e.src for e in items]
+        self.rel = [e.rel for e in items]
+        self.dst = [e.dst for e in items]
+        self.t = list(map(epoch_ms, [e.time for e in items]))
+        self.qty = [e.quantity for e in items]
+        self.uom = [e.uom for e in items]
+        self.key = [e.key for e in items]
+        attrs = [e.attrs for e in items]
+        if set(map(type, attrs)) - {dict}:  # any other mapping, as the JSON encoder takes it
+            attrs = list(map(_plain, attrs))
+        self.attrs: list[dict[str, Any]] = attrs
+
+    def take(self, index: list[int]) -> EdgeColumns:
+        """The rows at ``index``."""
+        out = object.__new__(EdgeColumns)
+        for name in self.__slots__:
+            column = getattr(self, name)
+            setattr(out, name, [column[i] for i in index])
+        return out
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
+# ``JSONEncoder.encode`` builds a new C encoder, with a cycle check, on every call: build the same one once,
+# without the check (records hold no cycles; one would end in RecursionError), as ``JSONEncoder.iterencode``
+# would build it (the bytes are the same).
+_ENCODE_C = c_make_encoder and c_make_encoder(
+    None, _ENCODER.default, encode_basestring, None, _ENCODER.key_separator, _ENCODER.item_separator, True, False,
+    True,
+)
+
+
+def _canonical(doc: dict[str, Any]) -> str:
+    if _ENCODE_C is None:
+        return _ENCODER.encode(doc)
+    return "".join(_ENCODE_C(doc, 0))
 
 
 def _plain(attrs: Mapping[str, Any]) -> dict[str, Any]:

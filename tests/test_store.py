@@ -235,3 +235,33 @@ def test_an_error_names_the_edge_as_sent_when_withdrawn_edges_come_first(store: 
                               Edge("lot:A", "consumedBy", "op:1"), Edge("lot:A", "produces", "op:1")])
     with pytest.raises(BadInput, match="edge #3"):
         store.ingest(batch)
+
+
+def test_many_rows_per_statement_keep_the_first_of_a_repeated_edge(store: Store) -> None:
+    """On SQLite rows go in 500 to a statement; a repeat of an edge in a later statement, or in the short last
+    one, is ignored as it would be one by one."""
+    import sqlalchemy as sa
+
+    from zhuisu.graph.schema import edges
+
+    def edge(i: int, quantity: float) -> Edge:
+        return Edge(f"lot:L{i:04d}", "consumedBy", "op:OP-1", quantity=quantity)
+
+    sent = [edge(i, i) for i in range(600)] + [edge(5, -1)] + [edge(i, i) for i in range(600, 1200)]
+    sent += [edge(700, -1), edge(5, -1)]
+    result = store.ingest(Batch("rows", edges=sent))
+    assert result.edges_added == 1200 and result.nodes_added == 1201
+    with store.engine.connect() as conn:
+        stored = list(conn.execute(sa.select(edges.c.qty).order_by(edges.c.id)).scalars())
+    assert stored == [float(i) for i in range(1200)]
+
+
+def test_canonical_records_of_any_mapping_are_those_of_the_dict() -> None:
+    from types import MappingProxyType
+
+    attrs = {"温度": 81.5, "at": datetime(2024, 1, 2)}
+    as_dict = Batch("m", edges=[Edge("lot:1", "consumedBy", "op:1", attrs=attrs), Edge("lot:2", "consumedBy", "op:1")])
+    as_proxy = Batch("m", edges=[Edge("lot:1", "consumedBy", "op:1", attrs=MappingProxyType(attrs)),
+                                 Edge("lot:2", "consumedBy", "op:1")])
+    assert as_proxy.to_json() == as_dict.to_json()
+    assert as_proxy.idempotency_key() == as_dict.idempotency_key()
