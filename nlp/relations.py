@@ -15,7 +15,8 @@ Rel = tuple[int, int, str]
 _OWNER_GAP = re.compile(r"^(?:的|之|上的?|内的?|侧的?|第?[0-9一二三四五六七八九十]+[号个段轴点]?的?|可能)?$")
 _CAUSE_CUE = re.compile(r"(导致|造成|引起|引发|致使|使得)")
 _TOOL_GAP = re.compile(r"^(?:用|使用|采用|经)?$")
-_MEDIUM = re.compile(r"(?:油|液|水|剂|媒|空气)$")  # 液压油, 冷却液, 冷媒: working media are nobody's part
+_MEDIUM = re.compile(r"(?:油|液|水|剂|媒|空气)$")
+_PRODUCT = re.compile(r"产品|工件|制品")  # 液压油, 冷却液, 冷媒: working media are nobody's part
 HEADS = ("Attribute", "Component")
 
 
@@ -42,6 +43,9 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
             heads = [j for j in same if j < i and ents[j][2] in HEADS]
             if not heads:
                 heads = [j for j in same if j < i and ents[j][2] == "Equipment"]
+            owner_gap = text[ents[heads[-1]][1] if heads else clauses[clause_of[i]][0] : start]
+            if _PRODUCT.search(owner_gap):
+                continue  # 产品飞边: a defect of the product, no fault of the machine
             if heads:
                 rels.append((heads[-1], i, "has-fault"))
             elif not any(ents[j][2] in (*HEADS, "Equipment") for j in same) and first_equipment is not None \

@@ -222,6 +222,11 @@ def test_relation_rules_without_spacy():
             (18, 20, "Symptom", False)]
     rels = {r for r in assemble(text, ents) if r[2] == "caused-by"}
     assert rels == {(2, 4, "caused-by"), (4, 6, "caused-by")}
+    # a defect of the product is no fault of the machine
+    text = "2号注塑机产品缩水，保压不足"
+    ents = [(0, 5, "Equipment", False), (7, 9, "Symptom", False), (10, 12, "Attribute", False),
+            (12, 14, "Symptom", False)]
+    assert not any(r[2] == "has-fault" and r[1] == 1 for r in assemble(text, ents))
 
 
 def test_relation_rules_spare_in_the_next_clause_and_media():
