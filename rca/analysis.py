@@ -76,7 +76,8 @@ class _Builder:
                            for i, r in enumerate(rows))
         pop = self.pop
         scope = Scope(pop.code, pop.size, pop.defects, pop.listed,
-                      tuple(self.engine.uid(p) for p in pop.products), _time(pop.since), _time(pop.until))
+                      tuple(self.engine.uid(p) for p in pop.products), _time(pop.since), _time(pop.until),
+                      pop.sampled_from)
         return RcaResult(scope, candidates, int(tests.tested.sum()), self.guards.alpha)
 
     def _rest(self, listed: set[int], limit: int) -> list[Ranked]:

@@ -11,6 +11,7 @@ import numpy as np
 
 from zhuisu.errors import BadInput, NotFound
 from zhuisu.graph.engine import Engine
+from zhuisu.graph.reach import walk
 from zhuisu.ingest.records import epoch_ms, from_epoch_ms
 from zhuisu.rca.arrays import distinct, member
 from zhuisu.rca.topology import ITEMS, Bools, Floats, Ints, Topology, topology
@@ -28,6 +29,7 @@ class Population:
     until: float | None
     listed: int  # defective items named or found, before the population filter
     code: str | None = None
+    sampled_from: int | None = None  # items in the population when its controls are a random sample of them
 
     @property
     def size(self) -> int:
@@ -126,8 +128,40 @@ def population(engine: Engine, defective: Ints, *, since: datetime | None = None
     if hi is not None:
         keep &= time <= hi
     targets, time = targets[keep], time[keep]
-    return Population(targets, time, member(targets, defective), tuple(products.tolist()),
-                      None if lo is None else float(lo), None if hi is None else float(hi), len(defective), code)
+    bad = member(targets, defective)
+    pop = Population(targets, time, bad, tuple(products.tolist()), None if lo is None else float(lo),
+                     None if hi is None else float(hi), len(defective), code)
+    return _case_control(engine, pop)
+
+
+PAIRS = 10_000_000  # (item, upstream node) pairs the exposure pass may hold: about 0.5 GB of working arrays
+CONTROLS_PER_DEFECT = 10  # a sample keeps at least this many good items per defective one, where there are
+_PROBES = 64  # items whose backward walk estimates the population's upstream size
+
+
+def _case_control(engine: Engine, pop: Population, seed: int = 0) -> Population:
+    """The population itself, or every defective item with a random sample of the others when their upstream
+    closures together would pass ``PAIRS`` (deep lot mixing: thousands of upstream nodes per item).
+
+    A case-control sample keeps the exposure tests valid: the Fisher test conditions on how many items are
+    defective and how many exposed, and the sample was drawn by defect status alone. Counts and rates are then
+    of the sample, which the result says (``sampled_from``). The sample is seeded: the same data, the same
+    answer.
+    """
+    if not pop.size:
+        return pop
+    rng = np.random.default_rng(seed)
+    probes = rng.choice(pop.size, min(_PROBES, pop.size), replace=False)
+    upstream = float(np.mean([len(walk(engine, int(t), forward=False).nodes) for t in pop.targets[probes]]))
+    if upstream * pop.size <= PAIRS:
+        return pop
+    controls = np.flatnonzero(~pop.defective)
+    room = max(int(PAIRS / upstream) - pop.defects, CONTROLS_PER_DEFECT * pop.defects)
+    if room >= len(controls):
+        return pop
+    keep = np.sort(np.concatenate([np.flatnonzero(pop.defective), rng.choice(controls, room, replace=False)]))
+    return Population(pop.targets[keep], pop.time[keep], pop.defective[keep], pop.products, pop.since, pop.until,
+                      pop.listed, pop.code, sampled_from=pop.size)
 
 
 def defect_codes(topo: Topology, items: Ints) -> dict[int, set[str]]:

@@ -25,6 +25,8 @@ def print_rca(console: Console, result: dict[str, Any], *, limit: int = 15) -> N
                   f"{scope['defects']}/{scope['items']} 不良 defective ({_pct(scope['rate'])}), "
                   f"{escape(str(scope['since'] or '')[:10])} — {escape(str(scope['until'] or '')[:10])}, "
                   f"{result['tested']} 项检验 hypotheses tested")
+    if scope.get("sampled_from"):
+        console.print(f"对照为随机抽样 controls are a random sample of {scope['sampled_from']:,} items (case-control)")
     table = Table(show_lines=False, header_style="bold")
     table.add_column("#")
     table.add_column("因素 factor", min_width=30, ratio=1)

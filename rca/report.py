@@ -90,6 +90,7 @@ class ReportContext:
             "title": title, "generated": datetime.now(plant_zone()).isoformat(timespec="seconds"),
             "store": self.engine.store.url,
             "problem": {"defect": title, "defects": scope.defects, "population": scope.items,
+                        "sampled_from": scope.sampled_from,
                         "rate": f"{scope.rate * 100:.2f}%", "listed": scope.listed,
                         "products": "、".join(scope.products), "since": _day(scope.since),
                         "until": _day(scope.until), "tested": result.tested, "alpha": result.alpha,

@@ -81,6 +81,7 @@ class Scope:
     products: tuple[str, ...]
     since: datetime | None
     until: datetime | None
+    sampled_from: int | None = None  # population size when ``items`` is a case-control sample of it
 
     @property
     def rate(self) -> float:
@@ -89,7 +90,7 @@ class Scope:
     def to_dict(self) -> dict[str, Any]:
         return {"defect_code": self.defect_code, "items": self.items, "defects": self.defects,
                 "listed": self.listed, "rate": _num(self.rate), "products": list(self.products),
-                "since": iso(self.since), "until": iso(self.until)}
+                "since": iso(self.since), "until": iso(self.until), "sampled_from": self.sampled_from}
 
 
 @dataclass(slots=True)

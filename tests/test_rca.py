@@ -352,3 +352,24 @@ def test_cli_similar_contain_and_report(cli: Callable[..., Any], tmp_path: Path)
     done = cli("report", "--defect-code", "D-VIB", "--out", str(report_dir))
     assert done.exit_code == 0, done.output
     assert (report_dir / "report.html").exists() and (report_dir / "report.xlsx").exists()
+
+
+def test_a_deep_population_is_compared_through_a_seeded_case_control_sample(
+        tmp_engine: Callable[..., Engine], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where every item has thousands of upstream nodes, RCA keeps every defective item and samples the others
+    (the budget is lowered here so that this small line needs it): the guilty lot still comes first, the result
+    says it was sampled, and the sample, hence the answer, is the same on every run."""
+    from zhuisu.rca import population as pop_module
+
+    monkeypatch.setattr(pop_module, "PAIRS", 300)
+    monkeypatch.setattr(pop_module, "CONTROLS_PER_DEFECT", 2)
+    engine = tmp_engine(defective=[*IN_A2, *SCATTERED])
+    result = rca(engine, defect_code="D-VIB")
+    assert result.scope.sampled_from == UNITS and result.scope.defects == 25
+    assert result.scope.items == 25 + 50 and result.to_dict()["population"]["sampled_from"] == UNITS
+    first = result.candidates[0]
+    assert (first.uid, first.verdict) == ("lot:A2", "significant") and first.defective == 20
+    again = rca(engine, defect_code="D-VIB")
+    assert [(c.uid, c.exposed) for c in again.candidates] == [(c.uid, c.exposed) for c in result.candidates]
+    monkeypatch.setattr(pop_module, "PAIRS", 10**9)
+    assert rca(engine, defect_code="D-VIB").scope.sampled_from is None

@@ -137,6 +137,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "problem": ("问题描述", "Problem"),
     "population": ("对比总体", "Population"),
     "defect_rate": ("不良率", "Defect rate"),
+    "sampled": ("对照为随机抽样：总体 {n} 件中的所有不良品与随机抽取的良品（病例对照），计数与比率均为样本值。",
+                "Controls are a random sample: every defective item and a random sample of the others among {n} "
+                "items (case-control); counts and rates are of the sample."),
     "question": ("问题", "Question"),
     "send": ("发送", "Send"),
     "chat": ("对话", "Conversation"),
