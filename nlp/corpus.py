@@ -32,6 +32,7 @@ _STATE_HEADS = ("松脱", "开裂", "卡涩", "渗液", "鼓肚", "烧蚀", "放
                 "失灵", "异常发热", "不能复位", "响声异常", "无法通讯", "无信号", "打火", "冒烟", "变形", "损坏",
                 "故障", "松动", "漏油", "异响", "卡死", "过热", "堵塞", "断裂", "报警", "不工作", "接触不良",
                 "密封不严", "关闭不严", "间隙过大", "间隙过小", "偏磨", "脱落", "抖动", "跳闸", "短路", "断路")
+_PRODUCT_DEFECTS = ("气泡", "毛刺", "划痕", "色差", "漏封", "缺料", "短射", "烧焦", "熔接痕", "翘曲")
 _FILLER = ("", "", "", "检查", "经检查", "巡检发现", "操作工反映", "夜班反映", "白班发现", "现场确认", "开机时",
            "运行中", "生产中", "交接班时", "早上")
 _AFTER = ("", "", "，已处理", "，试机正常", "，恢复生产", "，运行正常", "，交班", "，待观察", "，通知厂家",
@@ -48,7 +49,7 @@ def _vocab() -> dict[str, Any]:
     for label in out:
         out[label].sort()
     states = [e.surface for e in lex.entries.values() if e.label == "Symptom" and e.concept in
-              ("symptom:偏低", "symptom:偏高", "symptom:波动", "symptom:缓慢")]
+              ("symptom:偏低", "symptom:偏高", "symptom:波动", "symptom:缓慢", "symptom:失败", "symptom:丢失")]
     out["State"] = sorted(states)
     out["ComponentSet"] = frozenset(out["Component"])
     return out
@@ -111,6 +112,8 @@ def template_note(rng: random.Random, vocab: dict[str, Any]) -> _Note:
             _add_component(note, rng, vocab)
         note.add(rng.choice(_LINK))
         note.add(_symptom(rng, vocab), "Symptom")
+        if rng.random() < 0.1:
+            note.add(rng.choice(("报警", "报警停机")))
     elif form < 0.75:
         if rng.random() < 0.3:  # the owner of an attribute is its own mention: 液压油 + 温度, 主轴 + 转速
             _add_component(note, rng, vocab)
@@ -119,11 +122,16 @@ def template_note(rng: random.Random, vocab: dict[str, Any]) -> _Note:
             note.add(f"{rng.randint(1, 300)}{rng.choice(('℃', 'MPa', 'A', 'V', 'mm', 'bar', 'rpm'))}", "Parameter")
             note.add("，")
         note.add(rng.choice(vocab["State"]), "Symptom")
+        if rng.random() < 0.15:  # 油温高报警: the alarm a state raised is no second symptom
+            note.add("报警")
     else:
         _add_component(note, rng, vocab)
         note.add(rng.choice(("", "报", "出现")))
         note.add(rng.choice(("报警", "故障", "异常")), "Symptom")
         note.add(rng.choice(("E", "AL", "ALM", "Er.", "F")) + str(rng.randint(1, 9999)), "FaultCode")
+    if rng.random() < 0.1:  # a defect of the product
+        note.add(rng.choice(("，产品", "，工件", "，产品出现")))
+        note.add(rng.choice(_PRODUCT_DEFECTS), "Symptom")
     if rng.random() < 0.6:
         note.add(rng.choice(("，", "，检查发现", "，原因是", "，拆检发现", "，怀疑", "，可能是", "，")))
         r = rng.random()

@@ -19,14 +19,54 @@ def model_available(path: Path = MODEL_DIR) -> bool:
     return (path / "config.cfg").exists()
 
 
-def blank() -> Language:
-    """``spacy.blank("zh")`` with the zhuisu jieba tokenizer (no download, no pkuseg)."""
+def blank(*, lex_features: bool = False) -> Language:
+    """``spacy.blank("zh")`` with the zhuisu jieba tokenizer (no download, no pkuseg); with ``lex_features``
+    the word features the tagger embeds are the zhuisu ones (see ``lex_attrs``), recorded in the config."""
     import spacy
 
     import zhuisu.nlp.components  # noqa: F401  (registers the factories)
     import zhuisu.nlp.tokenizer  # noqa: F401
 
-    return spacy.blank("zh", config=TOKENIZER)
+    config = {"nlp": {**TOKENIZER["nlp"], "after_creation": {"@callbacks": "zhuisu.lex_attrs.v1"}}} \
+        if lex_features else TOKENIZER
+    return spacy.blank("zh", config=config)
+
+
+def _suffix(word: str) -> str:
+    from zhuisu.nlp.normalize import fold
+
+    return fold(word)[-1:].lower()
+
+
+def _shape(word: str) -> str:
+    from spacy.lang.lex_attrs import word_shape
+
+    from zhuisu.nlp import lexicon as lexmod
+    from zhuisu.nlp.normalize import fold
+
+    key = fold(word).strip().lower()
+    entry = lexmod.base().entries.get(key)
+    return f"{entry.label}{len(key)}" if entry is not None else word_shape(word)
+
+
+def lex_attrs(nlp: Language) -> Language:
+    """Word features for the tagger: SUFFIX is the last character, the head of a Chinese compound
+    (传感 + 器, 溢流 + 阀: a character-level cue for names the dictionary lacks), SHAPE the dictionary's
+    label and length of a dictionary word (Component3), else the usual shape."""
+    from spacy.attrs import SHAPE, SUFFIX
+
+    nlp.vocab.lex_attr_getters = {**nlp.vocab.lex_attr_getters, SUFFIX: _suffix, SHAPE: _shape}
+    return nlp
+
+
+def _register() -> None:
+    from spacy.util import registry
+
+    if "zhuisu.lex_attrs.v1" not in registry.callbacks:
+        registry.callbacks.register("zhuisu.lex_attrs.v1", func=lambda: lex_attrs)
+
+
+_register()
 
 
 def build_pipeline(store: Store | None = None, *, model: Path | None | bool = True) -> Language:

@@ -24,23 +24,29 @@ from zhuisu.nlp.patterns import CLAUSE_BREAK
 from zhuisu.nlp.pipeline import MODEL_DIR, blank
 
 BDCI_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "external" / "bdci2022-fault-re-dev.jsonl"
-WIDTH = 64
-TOK2VEC = {
-    "@architectures": "spacy.Tok2Vec.v2",
-    "embed": {"@architectures": "spacy.MultiHashEmbed.v2", "width": WIDTH,
-              "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"], "rows": [5000, 2000, 2500, 500],
-              "include_static_vectors": False},
-    "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": WIDTH, "depth": 2, "window_size": 1,
-               "maxout_pieces": 3},
-}
+# the tagger's shape; ``--width/--depth/--window/--lex-features`` override it for experiments
+ARCH = {"width": 64, "depth": 2, "window": 1, "rows": (5000, 2000, 2500, 500), "lex_features": False,
+        "dropout": 0.15}
 
 
-def new_pipeline() -> Any:
-    nlp = blank()
-    nlp.add_pipe("tok2vec", config={"model": TOK2VEC})
+def tok2vec_config(arch: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "@architectures": "spacy.Tok2Vec.v2",
+        "embed": {"@architectures": "spacy.MultiHashEmbed.v2", "width": arch["width"],
+                  "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"], "rows": list(arch["rows"]),
+                  "include_static_vectors": False},
+        "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": arch["width"], "depth": arch["depth"],
+                   "window_size": arch["window"], "maxout_pieces": 3},
+    }
+
+
+def new_pipeline(arch: dict[str, Any] | None = None) -> Any:
+    arch = {**ARCH, **(arch or {})}
+    nlp = blank(lex_features=arch["lex_features"])
+    nlp.add_pipe("tok2vec", config={"model": tok2vec_config(arch)})
     nlp.add_pipe("tagger", name="ner_tagger", config={"model": {
         "@architectures": "spacy.Tagger.v2", "nO": None,
-        "tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "width": WIDTH, "upstream": "tok2vec"}}})
+        "tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "width": arch["width"], "upstream": "tok2vec"}}})
     return nlp
 
 
@@ -71,12 +77,14 @@ def bio_example(nlp: Any, text: str, spans: Sequence[Ann], *, partial: bool) -> 
     return Example.from_dict(doc, {"tags": tags})
 
 
-def train(items: list[tuple[str, list[Ann], bool]], *, epochs: int = 12, seed: int = 0, quiet: bool = False) -> Any:
+def train(items: list[tuple[str, list[Ann], bool]], *, epochs: int = 12, seed: int = 0, quiet: bool = False,
+          arch: dict[str, Any] | None = None) -> Any:
     """Train a fresh pipeline on ``(text, spans, partial)`` items."""
     from spacy.util import fix_random_seed, minibatch
 
     fix_random_seed(seed)
-    nlp = new_pipeline()
+    arch = {**ARCH, **(arch or {})}
+    nlp = new_pipeline(arch)
     examples = [bio_example(nlp, t, s, partial=p) for t, s, p in items]
     optimizer = nlp.initialize(lambda: examples)
     rng = random.Random(seed)
@@ -84,7 +92,7 @@ def train(items: list[tuple[str, list[Ann], bool]], *, epochs: int = 12, seed: i
         rng.shuffle(examples)
         losses: dict[str, float] = {}
         for batch in minibatch(examples, size=32):
-            nlp.update(batch, sgd=optimizer, drop=0.15, losses=losses)
+            nlp.update(batch, sgd=optimizer, drop=arch["dropout"], losses=losses)
         if not quiet:
             print(f"  epoch {epoch + 1}/{epochs} loss {losses.get('ner_tagger', 0):.1f}", file=sys.stderr, flush=True)
     return nlp
@@ -115,7 +123,7 @@ def _chunks(text: str, size: int = 300) -> Iterable[tuple[str, int]]:
 
 
 def cross_validate(path: Path, *, k: int = 5, n_templates: int = 4000, epochs: int = 10,
-                   keep: Path | None = None) -> dict[str, Any]:
+                   keep: Path | None = None, arch: dict[str, Any] | None = None) -> dict[str, Any]:
     """K-fold cross-validation on the BDCI file: every record is scored by a model that did not see it.
 
     With ``keep`` the fold models are saved there and reused when present, so a change to the rules
@@ -137,7 +145,7 @@ def cross_validate(path: Path, *, k: int = 5, n_templates: int = 4000, epochs: i
         where = keep / f"fold{fold + 1}-of-{k}" if keep is not None else tmp
         if keep is None or not (where / "config.cfg").exists():
             model = train(training_items(n_templates, [records[i] for i in range(len(records)) if i not in test]),
-                          epochs=epochs, quiet=True)
+                          epochs=epochs, quiet=True, arch=arch)
             shutil.rmtree(where, ignore_errors=True)
             where.parent.mkdir(parents=True, exist_ok=True)
             model.to_disk(where)
@@ -159,16 +167,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--cv", type=int, default=0, help="K-fold cross-validation on the BDCI file instead")
     parser.add_argument("--keep", type=Path, default=None, help="with --cv: save fold models here, reuse them")
+    parser.add_argument("--width", type=int, default=ARCH["width"])
+    parser.add_argument("--depth", type=int, default=ARCH["depth"])
+    parser.add_argument("--window", type=int, default=ARCH["window"])
+    parser.add_argument("--dropout", type=float, default=ARCH["dropout"])
+    parser.add_argument("--lex-features", action=argparse.BooleanOptionalAction, default=ARCH["lex_features"],
+                        help="zhuisu word features (head character, dictionary label) instead of spaCy's")
     args = parser.parse_args(argv)
+    arch = {"width": args.width, "depth": args.depth, "window": args.window, "dropout": args.dropout,
+            "lex_features": args.lex_features}
     if args.cv:
-        result = cross_validate(args.bdci, k=args.cv, n_templates=args.templates, epochs=args.epochs, keep=args.keep)
+        result = cross_validate(args.bdci, k=args.cv, n_templates=args.templates, epochs=args.epochs, keep=args.keep,
+                                arch=arch)
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     records = list(bdci(args.bdci)) if args.bdci.exists() else []
     if not records:
         print(f"note: {args.bdci} not found; training on templates only", file=sys.stderr)
     t0 = time.time()
-    nlp = train(training_items(args.templates, records), epochs=args.epochs)
+    nlp = train(training_items(args.templates, records), epochs=args.epochs, arch=arch)
     shutil.rmtree(args.out, ignore_errors=True)
     nlp.to_disk(args.out)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
