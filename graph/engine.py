@@ -322,7 +322,7 @@ class Engine:
         since = self.batch
         with no_cycle_collection():
             added, changed = self._apply_nodes(self.store.node_rows(since))
-            edges_added = sum(self._add_edges(chunk) for chunk in _chunks(self.store.edge_rows(since)))
+            edges_added = sum(self._add_edges(chunk) for chunk in chunks(self.store.edge_rows(since), _CHUNK))
         removed = self._remove_edges(self.store.retracted_edge_ids(since)) if since else 0
         self.batch = last
         if added or changed or edges_added or removed:
@@ -333,7 +333,7 @@ class Engine:
     def _apply_nodes(self, rows: Iterable[Any]) -> tuple[int, int]:
         added = changed = 0
         empty = self._num_nodes == 0  # a first load: every node is new, no lookups needed
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows, _CHUNK):
             if empty:
                 fresh = chunk
             else:
@@ -488,7 +488,8 @@ def no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _chunks(rows: Iterable[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
+def chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``rows`` in lists of ``size`` (the last one shorter), read lazily: any iterable, a query's rows too."""
     iterator = iter(rows)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from zhuisu.errors import NotFound
+from zhuisu.graph.engine import chunks
 from zhuisu.graph.rdf import iri
 from zhuisu.graph.schema import aliases, edges, nodes
 from zhuisu.graph.store import Store
@@ -195,7 +196,7 @@ class _Writer:
         """The attributes of the Observations that ingested EPCIS events with these eventIDs made."""
         by_uid = {f"obs:{token(k)}": k for k in keys}
         found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(sorted(by_uid)):
+        for chunk in chunks(sorted(by_uid), _PAGE):
             for uid, attrs in self.conn.execute(sa.select(nodes.c.uid, nodes.c.attrs).where(nodes.c.uid.in_(chunk))):
                 found[by_uid[uid]] = json.loads(attrs or "{}")
         return found
@@ -265,7 +266,7 @@ class _Writer:
         """Nodes of ``ancestor`` or its subclasses (among the wanted ones), a page at a time by id."""
         kinds = sorted(k for k in self.onto.kinds if self.onto.is_a(k, ancestor))
         if self.wanted is not None:
-            for chunk in _chunks(sorted(self.wanted)):
+            for chunk in chunks(sorted(self.wanted), _PAGE):
                 q = sa.select(*columns).where(nodes.c.id.in_(chunk), nodes.c.kind.in_(kinds)).order_by(nodes.c.id)
                 page = list(self.conn.execute(q))
                 if page:
@@ -339,7 +340,7 @@ class _Identifiers:
     def prepare(self, uids: Iterable[str]) -> None:
         """Choose the identifiers of the nodes not met yet: a GS1 key's own, a GS1 alias's, or the zhuisu IRI."""
         new = sorted(set(uids) - self.of.keys())
-        for chunk in _chunks(new):
+        for chunk in chunks(new, _PAGE):
             kinds: dict[str, str] = {}
             names: dict[str, list[str]] = {}
             q = (sa.select(nodes.c.uid, nodes.c.kind, aliases.c.alias)
@@ -379,7 +380,7 @@ class _Identifiers:
     def _existing(self, uids: set[str]) -> set[str]:
         """The uids that are nodes of their own: their GS1 identifier names them, not another node."""
         out: set[str] = set()
-        for chunk in _chunks(sorted(uids)):
+        for chunk in chunks(sorted(uids), _PAGE):
             out.update(self.conn.execute(sa.select(nodes.c.uid).where(nodes.c.uid.in_(chunk))).scalars())
         return out
 
@@ -387,7 +388,7 @@ class _Identifiers:
 def _ids(conn: Connection, uids: Iterable[str]) -> set[int]:
     wanted = sorted(set(uids))
     found: dict[str, int] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted, _PAGE):
         found.update((uid, node_id) for uid, node_id in
                      conn.execute(sa.select(nodes.c.uid, nodes.c.id).where(nodes.c.uid.in_(chunk))))
     missing = [u for u in wanted if u not in found]
@@ -417,8 +418,3 @@ def _zone(offset: str) -> timezone | None:
 def _offset(when: datetime) -> str:
     text = when.strftime("%z")
     return f"{text[:3]}:{text[3:]}"
-
-
-def _chunks(items: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), _PAGE):
-        yield items[start : start + _PAGE]

@@ -33,6 +33,7 @@ from rdflib.term import Node as Term
 from sqlalchemy.engine import Connection
 
 from zhuisu.errors import BadInput, NotFound, UnknownKind
+from zhuisu.graph.engine import chunks
 from zhuisu.graph.schema import aliases, edges, nodes
 from zhuisu.graph.store import Store
 from zhuisu.ingest.records import Batch, Edge, Node, from_epoch_ms
@@ -109,7 +110,7 @@ def triples(store: Store, *, uids: Iterable[str] | None = None) -> Iterator[Trip
 def _ids(conn: Connection, uids: Iterable[str]) -> set[int]:
     wanted = sorted(set(uids))
     found: dict[str, int] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted, _PAGE):
         found.update((uid, node_id) for uid, node_id in
                      conn.execute(sa.select(nodes.c.uid, nodes.c.id).where(nodes.c.uid.in_(chunk))))
     missing = [u for u in wanted if u not in found]
@@ -121,7 +122,7 @@ def _ids(conn: Connection, uids: Iterable[str]) -> set[int]:
 def _pages(conn: Connection, wanted: set[int] | None) -> Iterator[list[_Row]]:
     columns = (nodes.c.id, nodes.c.uid, nodes.c.kind, nodes.c.name, nodes.c.attrs)
     if wanted is not None:
-        for chunk in _chunks(sorted(wanted)):
+        for chunk in chunks(sorted(wanted), _PAGE):
             yield list(conn.execute(sa.select(*columns).where(nodes.c.id.in_(chunk)).order_by(nodes.c.id)))
         return
     last = 0
@@ -217,11 +218,6 @@ def _scalar(value: Any) -> Literal | None:
 
 def _number(value: float) -> Literal:
     return Literal(Decimal(repr(value))) if math.isfinite(value) else Literal(value)
-
-
-def _chunks(items: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), _PAGE):
-        yield items[start : start + _PAGE]
 
 
 # ── RDF → Batch ─────────────────────────────────────────────────────────────────

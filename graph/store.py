@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from zhuisu import config
 from zhuisu.errors import BadInput, NotFound, StoreError
 from zhuisu.graph import schema
-from zhuisu.graph.engine import no_cycle_collection
+from zhuisu.graph.engine import chunks, no_cycle_collection
 from zhuisu.graph.schema import aliases, edges, ingest_log, nodes, retractions
 from zhuisu.ingest.records import Batch, Edge, EdgeColumns, Node
 from zhuisu.ontology import Ontology, load
@@ -162,7 +162,7 @@ class Store:
         """Stored nodes by integer id."""
         out: dict[int, NodeRecord] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(sorted(set(ids))):
+            for chunk in chunks(sorted(set(ids)), _CHUNK):
                 for row in conn.execute(sa.select(nodes).where(nodes.c.id.in_(chunk))):
                     out[row.id] = _record(row)
         return out
@@ -211,7 +211,7 @@ class Store:
         """Full edge rows (key, uom, attrs…) by id."""
         out: dict[int, sa.Row[Any]] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(sorted(set(ids))):
+            for chunk in chunks(sorted(set(ids)), _CHUNK):
                 for row in conn.execute(sa.select(edges).where(edges.c.id.in_(chunk))):
                     out[row.id] = row
         return out
@@ -297,7 +297,7 @@ class _Writer:
     def _select(self, sql: str, values: list[Any]) -> Iterator[tuple[Any, ...]]:
         """Rows of ``sql`` with its ``IN ({})`` filled by ``values``, in bounded chunks."""
         mark = "?" if self.store.dialect == "sqlite" else "%s"
-        for chunk in _chunks(values):
+        for chunk in chunks(values, _CHUNK):
             yield from self.conn.exec_driver_sql(sql.format(", ".join([mark] * len(chunk))), tuple(chunk))
 
     def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, ignore: bool) -> None:
@@ -418,7 +418,7 @@ class _Writer:
 
     def _retract(self, keys: list[str]) -> None:
         self.conn.execute(self.store.insert_ignore(retractions), [{"key": k, "batch": self.batch_id} for k in keys])
-        for chunk in _chunks(sorted(set(keys))):
+        for chunk in chunks(sorted(set(keys)), _CHUNK):
             result = self.conn.execute(
                 edges.update()
                 .where(edges.c.key.in_(chunk), edges.c.key != "", edges.c.retracted.is_(None))  # uses the partial index
@@ -534,11 +534,6 @@ def _sqlite_variables(conn: Connection) -> int:
 
 def _next_id(conn: Connection, table: sa.Table) -> int:
     return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()) + 1
-
-
-def _chunks(items: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:
