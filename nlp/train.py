@@ -25,7 +25,7 @@ from zhuisu.nlp.pipeline import MODEL_DIR, blank
 
 BDCI_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "external" / "bdci2022-fault-re-dev.jsonl"
 # the tagger's shape; ``--width/--depth/--window/--lex-features`` override it for experiments
-ARCH = {"width": 64, "depth": 2, "window": 1, "rows": (5000, 2000, 2500, 500), "lex_features": False,
+ARCH = {"width": 64, "depth": 2, "window": 1, "rows": (5000, 2000, 2500, 500), "lex_features": True,
         "dropout": 0.15}
 
 
