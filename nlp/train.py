@@ -4,7 +4,8 @@ Data: template notes from ``zhuisu.nlp.corpus`` and the BDCI 2022 development fi
 in clauses without any annotation count as unknown, not as "outside"). Never the gold set, never samples/.
 ``--cv K`` scores the BDCI file by K-fold cross-validation: each fold is predicted by a model trained
 without it. The model is a small tok2vec (hash embeddings of norm/prefix/suffix/shape, width 64, a
-depth-2 maxout window encoder) under a softmax tagger over BIO labels; about 3.3 MB on disk.
+depth-2 maxout window encoder) under a softmax tagger over BIO labels; about 3.3 MB on disk. The word
+features are zhuisu's (``pipeline.lex_attrs``: SUFFIX the head character, SHAPE the dictionary label).
 """
 
 from __future__ import annotations
