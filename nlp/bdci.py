@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -26,6 +27,7 @@ def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
         if rel.label == "has-fault" and not t.negated:
             name = "性能故障" if h.label == "Attribute" else "部件故障"
             if name == "部件故障":
+                t = _with_gap(event, h, t)
                 h = _with_owners(event, rel.head, owner)
         elif rel.label == "part-of" and h.label == "Component":
             name = "组成"
@@ -54,6 +56,24 @@ def _with_owners(event: MaintenanceEvent, i: int, owner: dict[int, int]) -> Any:
     if start == m.start:
         return m
     return replace(m, text=event.text[start : m.end], start=start)
+
+
+# Words that separate a part from its state rather than belong to the state (有, 内, 与, 的, 已经, 出现 …).
+_GAP_STOP = re.compile(r"[有内与的或和上之已存就及处也均又被等都还在中时后因部里外侧表面出发现得]|[^\u4e00-\u9fff]")
+
+
+def _with_gap(event: MaintenanceEvent, h: Any, t: Any) -> Any:
+    """The fault state widened to the left over the unlabelled words between the part and it: BDCI writes
+    the quantity or function with its state (发动机 + 动力下降, 轴承 + 间隙过大, 真空助力器 + 回位不良)."""
+    gap = event.text[h.end : t.start]
+    if not 2 <= len(gap) <= GAP_MAX or _GAP_STOP.search(gap):
+        return t
+    if any(h.end <= m.start < t.start for m in event.mentions):
+        return t
+    return replace(t, text=event.text[h.end : t.end], start=h.end)
+
+
+GAP_MAX = 4
 
 
 def _owner_word(m: Any) -> bool:
