@@ -26,7 +26,11 @@ def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
         h, t = event.mentions[rel.head], event.mentions[rel.tail]
         if rel.label == "has-fault" and not t.negated:
             name = "性能故障" if h.label == "Attribute" else "部件故障"
-            if name == "部件故障":
+            part = _part_of_quantity(event, rel.head) if name == "性能故障" else None
+            if part is not None:  # 电机 + 温度过高: BDCI's 部件故障 of the part, the quantity with its state
+                t = replace(t, text=event.text[h.start : t.end], start=h.start)
+                h, name = _with_owners(event, part, owner), "部件故障"
+            elif name == "部件故障":
                 t = _with_gap(event, h, t)
                 h = _with_owners(event, rel.head, owner)
         elif rel.label == "part-of" and h.label == "Component":
@@ -56,6 +60,19 @@ def _with_owners(event: MaintenanceEvent, i: int, owner: dict[int, int]) -> Any:
     if start == m.start:
         return m
     return replace(m, text=event.text[start : m.end], start=start)
+
+
+def _part_of_quantity(event: MaintenanceEvent, i: int) -> int | None:
+    """The part written right before attribute ``i`` (电机 + 温度, 轴承的 + 间隙), if any."""
+    if i == 0:
+        return None
+    p, a = event.mentions[i - 1], event.mentions[i]
+    if _owner_word(p) and event.text[p.end : a.start] in PART_GAPS:
+        return i - 1
+    return None
+
+
+PART_GAPS = ("", "的")
 
 
 # Words that separate a part from its state rather than belong to the state (有, 内, 与, 的, 已经, 出现 …).
