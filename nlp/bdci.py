@@ -39,6 +39,9 @@ def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
             h, t, name = t, h, "检测工具"
         else:
             continue
+        if name in ("部件故障", "性能故障") and (_NOT_A_FAULT_AFTER.match(event.text, t.end)
+                                             or _NOT_A_FAULT_BEFORE.search(event.text, 0, h.start)):
+            continue
         key = (h.start, h.end, t.start, t.end, name)
         if key in seen:
             continue
@@ -73,6 +76,12 @@ def _part_of_quantity(event: MaintenanceEvent, i: int) -> int | None:
 
 
 PART_GAPS = ("", "的")
+
+
+# A state followed by 正常 (工作正常), 排除 (故障排除), or naming a lamp, code, message (故障灯, 故障码, 故障信息) is
+# no fault found; a part right after 检查 is what was checked, not what failed.
+_NOT_A_FAULT_AFTER = re.compile(r"正常|排除|原因|情况|信息|信号|灯|码|代码")
+_NOT_A_FAULT_BEFORE = re.compile(r"检查$")
 
 
 # Words that separate a part from its state rather than belong to the state (有, 内, 与, 的, 已经, 出现 …).
