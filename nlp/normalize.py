@@ -27,6 +27,9 @@ def _table() -> dict[int, str]:
             if len(folded) == 1 and folded != chr(code):
                 table[code] = folded
     table[0x3000] = " "
+    # ①–⑳, ⑴–⒇, ⒈–⒛, ❶–➓: an item number opens a clause and is no value (②转向主轴 is not "2 rpm")
+    for code in (*range(0x2460, 0x249C), *range(0x24EA, 0x2500), *range(0x2776, 0x2794)):
+        table[code] = ";"
     for code in (*range(0x00, 0x20), *range(0x7F, 0xA0), 0x200B, 0x200C, 0x200D, 0xFEFF, 0x2028, 0x2029):
         table[code] = " "
     table[ord("℃")] = "℃"  # keep the degree sign NFKC would leave alone anyway

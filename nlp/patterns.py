@@ -22,7 +22,9 @@ UNITS = sorted(
 )
 TIME_UNITS = {"小时", "个小时", "h", "H", "分钟", "min", "天", "秒", "s"}
 _VALUE = r"(?<![A-Za-z0-9.\-])[±+\-]?\d+(?:\.\d+)?(?:\s*[~～\-]\s*\d+(?:\.\d+)?)?"
-PARAM = re.compile(_VALUE + r"\s*(?:" + "|".join(re.escape(u) for u in UNITS) + r")(?![A-Za-z])")
+# a one-character unit that starts a word is no unit (15安全气囊, 2转向机)
+PARAM = re.compile(_VALUE + r"\s*(?:" + "|".join(re.escape(u) for u in UNITS) + r")(?![A-Za-z])"
+                   r"(?<!安(?=[全装]))(?<!转(?=[向速动子换盘矩角]))")
 CODE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,6}[-._]?\s?\d{1,6}|[A-Za-z]{1,6}-[A-Za-z]{0,3}\d{1,6})"
                   r"(?![A-Za-z0-9.]|轴)")
 # an axis is named by its letter or number (X轴, J3轴, 第4轴, 六轴), not by the bare 轴
@@ -34,7 +36,7 @@ TIME = re.compile(
     r"|(?:大前天|前天|昨天|昨日|昨晚|今天|今日|今早|今晚|明天|上周[一二三四五六日天]?|本周[一二三四五六日天]?|周[一二三四五六日天])"
     r"(?:夜班|白班|中班|早班|晚班|凌晨|上午|下午|晚上|早上|中午|夜里)?"
     r"|(?:夜班|白班|中班|早班|晚班|凌晨)"
-    r"|\d{1,2}[:：]\d{2}|\d{1,2}点(?:半|\d{1,2}分)?"
+    r"|\d{1,2}[:：]\d{2}|\d{1,2}点(?:半|\d{1,2}分)?(?![火亮燃击检动])"  # 1点火系统 is item 1, 点火系统
 )
 SPARE_CUES = ("备件", "料号", "型号", "物料号", "备品", "更换", "换")
 ALARM_WORDS = ("报警", "告警")
