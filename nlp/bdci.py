@@ -52,14 +52,23 @@ def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
 
 
 def _with_owners(event: MaintenanceEvent, i: int, owner: dict[int, int]) -> Any:
-    """Mention ``i`` widened to the left over the owners that touch it, components or a machine named by its
-    type (液压泵 + 电机 → 液压泵电机, 输送线 + 电机 → 输送线电机)."""
+    """Mention ``i`` widened to the left over its owners, components or a machine named by its type, touching
+    it or joined by 内/上 (液压泵 + 电机 → 液压泵电机, 输送线 + 电机 → 输送线电机, 膨胀阀内针阀), and over a part
+    written before it with an unlabelled word of one or two characters between (驻车 + 制动 + 拉索)."""
     m = event.mentions[i]
     start, seen = m.start, {i}
     j = owner.get(i)
-    while j is not None and j not in seen and _owner_word(event.mentions[j]) and event.mentions[j].end == start:
+    while j is not None and j not in seen and _owner_word(event.mentions[j]) \
+            and event.text[event.mentions[j].end : start] in OWNER_GAPS:
         start, seen = event.mentions[j].start, seen | {j}
         j = owner.get(j)
+    while (k := next((n for n in range(len(event.mentions) - 1, -1, -1)
+                      if event.mentions[n].end <= start), None)) is not None and k not in seen:
+        p = event.mentions[k]
+        gap = event.text[p.end : start]
+        if p.label != "Component" or not 1 <= len(gap) <= 2 or _GAP_STOP.search(gap):
+            break  # 驻车 + 制动 + 拉索: an unlabelled word between two parts is part of the name
+        start, seen = p.start, seen | {k}
     if start == m.start:
         return m
     return replace(m, text=event.text[start : m.end], start=start)
@@ -100,6 +109,7 @@ def _with_gap(event: MaintenanceEvent, h: Any, t: Any) -> Any:
 
 
 GAP_MAX = 4
+OWNER_GAPS = ("", "内", "上的", "上")
 
 
 def _owner_word(m: Any) -> bool:
