@@ -15,6 +15,7 @@ Rel = tuple[int, int, str]
 _OWNER_GAP = re.compile(r"^(?:的|之|上的?|内的?|侧的?|第?[0-9一二三四五六七八九十]+[号个段轴点]?的?|可能)?$")
 _CAUSE_CUE = re.compile(r"(导致|造成|引起|引发|致使|使得)")
 _TOOL_GAP = re.compile(r"^(?:用|使用|采用|经)?$")
+_AND = re.compile(r"^(?:或|或者|和|及|以及|、|与)$")
 _MEDIUM = re.compile(r"(?:油|液|水|剂|媒|空气)$")
 _PRODUCT = re.compile(r"产品|工件|制品")  # 液压油, 冷却液, 冷媒: working media are nobody's part
 HEADS = ("Attribute", "Component")
@@ -48,6 +49,11 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
                 continue  # 产品飞边: a defect of the product, no fault of the machine
             if heads:
                 rels.append((heads[-1], i, "has-fault"))
+                k = heads[-1]  # 水嘴或滤网堵塞, 轴承、齿轮损坏: the state of every part in the list
+                while k > 0 and ents[k][2] == "Component" and ents[k - 1][2] == "Component" \
+                        and clause_of[k - 1] == clause_of[k] and _AND.match(text[ents[k - 1][1] : ents[k][0]]):
+                    k -= 1
+                    rels.append((k, i, "has-fault"))
             elif not any(ents[j][2] in (*HEADS, "Equipment") for j in same) and first_equipment is not None \
                     and first_equipment < i and neg:  # 点检6号注塑机，未发现异常
                 rels.append((first_equipment, i, "has-fault"))

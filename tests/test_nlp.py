@@ -195,6 +195,35 @@ def test_bdci_fault_head_takes_in_touching_owners():
     assert any(s["relation"] == "组成" and s["h"]["name"] == "电机" for s in spo)
 
 
+def test_bdci_tails_quantity_faults_and_no_fault_cues():
+    from zhuisu.nlp.bdci import to_spo
+    from zhuisu.nlp.events import MaintenanceEvent, Mention, Relation
+
+    def spo(text, mentions, relations):
+        return {(s["h"]["name"], s["t"]["name"], s["relation"])
+                for s in to_spo(MaintenanceEvent(text=text, mentions=mentions, relations=relations))}
+
+    # the unlabelled words between a part and its state belong to the state (BDCI writes 回位不良)
+    assert spo("真空助力器回位不良", [Mention("Component", "真空助力器", 0, 5), Mention("Symptom", "不良", 7, 9)],
+               [Relation(0, 1, "has-fault")]) == {("真空助力器", "回位不良", "部件故障")}
+    # ... but not a function word (内部, 已经)
+    assert spo("油分离器内部破损", [Mention("Component", "油分离器", 0, 4), Mention("Symptom", "破损", 6, 8)],
+               [Relation(0, 1, "has-fault")]) == {("油分离器", "破损", "部件故障")}
+    # a quantity's fault right after a part is the part's fault, the quantity with its state
+    assert spo("电机温度过高", [Mention("Component", "电机", 0, 2), Mention("Attribute", "温度", 2, 4),
+                            Mention("Symptom", "过高", 4, 6)],
+               [Relation(1, 2, "has-fault")]) == {("电机", "温度过高", "部件故障")}
+    assert spo("油温过高", [Mention("Attribute", "油温", 0, 2), Mention("Symptom", "过高", 2, 4)],
+               [Relation(0, 1, "has-fault")]) == {("油温", "过高", "性能故障")}
+    # 工作正常, 故障排除, 故障灯 and a part named after 检查 are no faults
+    assert not spo("风扇工作正常", [Mention("Component", "风扇", 0, 2), Mention("Symptom", "工作", 2, 4)],
+                   [Relation(0, 1, "has-fault")])
+    assert not spo("发动机故障灯亮", [Mention("Component", "发动机", 0, 3), Mention("Symptom", "故障", 3, 5)],
+                   [Relation(0, 1, "has-fault")])
+    assert not spo("检查油管破损", [Mention("Component", "油管", 2, 4), Mention("Symptom", "破损", 4, 6)],
+                   [Relation(0, 1, "has-fault")])
+
+
 def test_compound_attributes_and_media():
     from zhuisu.nlp.lexicon import base
 
@@ -236,6 +265,12 @@ def test_relation_rules_without_spacy():
     ents = [(0, 5, "Equipment", False), (7, 9, "Symptom", False), (10, 12, "Attribute", False),
             (12, 14, "Symptom", False)]
     assert not any(r[2] == "has-fault" and r[1] == 1 for r in assemble(text, ents))
+    # a state after a list of parts is the state of each (水嘴或滤网堵塞, 轴承、齿轮损坏)
+    text = "轴承、齿轮或端盖损坏"
+    ents = [(0, 2, "Component", False), (3, 5, "Component", False), (6, 8, "Component", False),
+            (8, 10, "Symptom", False)]
+    assert {r for r in assemble(text, ents) if r[2] == "has-fault"} == {(0, 3, "has-fault"), (1, 3, "has-fault"),
+                                                                       (2, 3, "has-fault")}
 
 
 def test_relation_rules_spare_in_the_next_clause_and_media():
