@@ -40,7 +40,8 @@ def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
         else:
             continue
         if name in ("部件故障", "性能故障") and (_NOT_A_FAULT_AFTER.match(event.text, t.end)
-                                             or _NOT_A_FAULT_BEFORE.search(event.text, 0, h.start)):
+                                             or _NOT_A_FAULT_BEFORE.search(event.text, 0, h.start)
+                                             or _QUESTION.search(event.text, h.end, t.end)):
             continue
         key = (h.start, h.end, t.start, t.end, name)
         if key in seen:
@@ -91,6 +92,7 @@ PART_GAPS = ("", "的")
 # no fault found; a part right after 检查 is what was checked, not what failed.
 _NOT_A_FAULT_AFTER = re.compile(r"正常|排除|原因|情况|信息|信号|灯|码|代码")
 _NOT_A_FAULT_BEFORE = re.compile(r"检查$")
+_QUESTION = re.compile(r"是否|不是|有关|无关")  # 检查模块是否故障, 确定不是手刹故障, 与 ISU 无关
 
 
 # Words that separate a part from its state rather than belong to the state (有, 内, 与, 的, 已经, 出现 …).

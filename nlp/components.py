@@ -19,9 +19,9 @@ from zhuisu.nlp.tokenizer import MATCHES, doc_text, doc_words, token_bounds
 
 SCORED = ("Equipment", "Component", "Symptom", "Attribute", "Cause", "Action", "SparePart", "FaultCode",
           "Parameter", "Tool")
-NEGATION_CUES = ("未发现", "未见", "没有", "无明显", "未", "无", "没", "不见", "并无", "排除")
+NEGATION_CUES = ("未发现", "未见", "没有", "无明显", "未", "无", "没", "不见", "并无", "排除", "不是")
 UNCERTAIN_CUES = ("怀疑", "可能", "疑似", "估计", "初步判断", "初判", "大概", "或许", "不排除", "待查", "待确认",
-                  "不确定", "?", "？")
+                  "不确定", "是否", "?", "？")
 UNCERTAIN_AFTER = ("待查", "待确认", "?", "？")
 
 INFO = "zhuisu.info"  # doc.user_data: (start_char, end_char) → (concept, source, negated, uncertain)

@@ -312,6 +312,9 @@ def test_times_negation_uncertainty_parameters(nlp):
     assert any(q.value == 85 and q.unit == "℃" for q in event.parameters)
     assert any(m.text == "堵塞" and m.uncertain for m in event.symptoms)
     assert all(m.negated for m in extract("点检正常，未发现异常", nlp=nlp).symptoms)
+    # a check whether is no finding; 不是 negates what follows it
+    assert all(m.uncertain for m in extract("检查液压泵是否漏油", nlp=nlp).symptoms)
+    assert all(m.negated for m in extract("确认不是异响", nlp=nlp).symptoms)
 
 
 def test_linking_equipment_from_store(store):
