@@ -32,6 +32,7 @@ def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
                 h, name = _with_owners(event, part, owner), "部件故障"
             elif name == "部件故障":
                 t = _with_gap(event, h, t)
+                t = _with_object(event, t)
                 h = _with_owners(event, rel.head, owner)
         elif rel.label == "part-of" and h.label == "Component":
             name = "组成"
@@ -111,6 +112,22 @@ def _with_gap(event: MaintenanceEvent, h: Any, t: Any) -> Any:
 
 
 GAP_MAX = 4
+_MODAL_END = re.compile(r"(?:不能|无法|不|没有|未|不到)$")
+_WORD_AFTER = re.compile(r"[\u4e00-\u9fff]{1,4}")
+
+
+def _with_object(event: MaintenanceEvent, t: Any) -> Any:
+    """A state that ends in a negation or modal (不能, 无法, 接触不) widened over the word it governs
+    (不能通讯, 接触不牢固), up to the next mention or punctuation."""
+    if not _MODAL_END.search(t.text):
+        return t
+    m = _WORD_AFTER.match(event.text, t.end)
+    if m is None:
+        return t
+    end = min([m.end(), *(x.start for x in event.mentions if t.end <= x.start < m.end())])
+    if end == t.end:
+        return t
+    return replace(t, text=event.text[t.start : end], end=end)
 OWNER_GAPS = ("", "内", "上的", "上")
 
 

@@ -209,6 +209,9 @@ def test_bdci_tails_quantity_faults_and_no_fault_cues():
     # ... but not a function word (内部, 已经)
     assert spo("油分离器内部破损", [Mention("Component", "油分离器", 0, 4), Mention("Symptom", "破损", 6, 8)],
                [Relation(0, 1, "has-fault")]) == {("油分离器", "破损", "部件故障")}
+    # a state ending in a negation takes the word it governs (不能 + 通讯)
+    assert spo("控制单元不能通讯。", [Mention("Component", "控制单元", 0, 4), Mention("Symptom", "不能", 4, 6)],
+               [Relation(0, 1, "has-fault")]) == {("控制单元", "不能通讯", "部件故障")}
     # a quantity's fault right after a part is the part's fault, the quantity with its state
     assert spo("电机温度过高", [Mention("Component", "电机", 0, 2), Mention("Attribute", "温度", 2, 4),
                             Mention("Symptom", "过高", 4, 6)],
