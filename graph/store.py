@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +23,7 @@ from zhuisu.errors import BadInput, NotFound, StoreError
 from zhuisu.graph import schema
 from zhuisu.graph.engine import chunks, no_cycle_collection
 from zhuisu.graph.schema import aliases, edges, ingest_log, nodes, retractions
-from zhuisu.ingest.records import Batch, Edge, EdgeColumns, Node
+from zhuisu.ingest.records import Batch, Edge, EdgeColumns, Node, json_encoder
 from zhuisu.ontology import Ontology, load
 
 _CHUNK = 500  # bound parameters per IN (...) lookup
@@ -500,22 +499,12 @@ def _record(row: sa.Row[Any]) -> NodeRecord:
     return NodeRecord(id=row.id, uid=row.uid, kind=row.kind, name=row.name, attrs=attrs)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
-# ``JSONEncoder.encode`` builds a new C encoder on every call, four fifths of its cost on a small dict:
-# build the same one once (the arguments ``JSONEncoder.iterencode`` passes, without the cycle check).
-_ENCODE_C = c_make_encoder and c_make_encoder(
-    None, _ENCODER.default, encode_basestring, None, _ENCODER.key_separator, _ENCODER.item_separator, True, False,
-    True,
-)
+_ENCODE = json_encoder()
 
 
 def _dumps(attrs: Mapping[str, Any]) -> str:
     """Attributes as stored: JSON, sorted keys, non-ASCII kept."""
-    if not attrs:
-        return "{}"
-    if _ENCODE_C is None or not isinstance(attrs, dict):
-        return _ENCODER.encode(attrs)
-    return "".join(_ENCODE_C(attrs, 0))
+    return _ENCODE(attrs if isinstance(attrs, dict) else dict(attrs)) if attrs else "{}"
 
 
 def _dumps_all(column: list[dict[str, Any]]) -> list[str]:
