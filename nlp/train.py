@@ -41,8 +41,8 @@ def tok2vec_config(arch: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def new_pipeline(arch: dict[str, Any] | None = None) -> Any:
-    arch = {**ARCH, **(arch or {})}
+def new_pipeline(arch: dict[str, Any]) -> Any:
+    """An untrained pipeline of the shape ``arch`` (every key of ``ARCH``)."""
     nlp = blank(lex_features=arch["lex_features"])
     nlp.add_pipe("tok2vec", config={"model": tok2vec_config(arch)})
     nlp.add_pipe("tagger", name="ner_tagger", config={"model": {
