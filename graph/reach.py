@@ -14,7 +14,6 @@ from typing import NamedTuple
 import numpy as np
 
 from zhuisu.errors import BadInput
-from zhuisu.graph import kernels
 from zhuisu.graph.csr import Csr
 from zhuisu.graph.engine import Engine, Floats, Ints
 from zhuisu.ingest.records import epoch_ms
@@ -68,6 +67,8 @@ def walk(engine: Engine, root: int, *, forward: bool, depth: int | None = None, 
     a time always is. Edges are kept grouped by the node they were expanded from, in breadth-first
     order, which ``amounts`` relies on. The loop itself is compiled (``kernels.bfs``).
     """
+    from zhuisu.graph import kernels  # numba loads on the first query, not with every command
+
     parts = engine.adjacency("mat_out" if forward else "mat_in")
     main = parts[0]
     tail = parts[1] if len(parts) > 1 else Csr(np.zeros(1, dtype=main.offsets.dtype), main.edge[:0], main.nbr[:0])  # type: ignore[index]
@@ -89,6 +90,8 @@ def totals(own: Floats, out: Floats, known: Ints) -> Floats:
 def amounts(engine: Engine, walked: Walk, *, forward: bool) -> tuple[Floats, float]:
     """Per reached node: forward, how much of the root it received; backward, how much of it went into
     the root. Also returns the root's total (NaN when unknown: forward amounts are then shares)."""
+    from zhuisu.graph import kernels
+
     nodes, edges = walked.nodes, walked.edges
     out, known, count = engine.outflow(nodes)  # per reached node once; per edge only from small arrays
     total = totals(engine.own(nodes), out, known)
