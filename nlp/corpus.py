@@ -1,4 +1,5 @@
-"""Training corpora: template notes (deterministic by seed) and the BDCI 2022 file as weak BIO labels.
+"""Training corpora: template notes (deterministic by seed), hand-annotated plant notes (``nlp/data/notes``)
+and the BDCI 2022 file as weak BIO labels.
 
 Template slots are filled from the lexicon and, to teach the model words the dictionary lacks, from
 component and fault names composed of morphemes (进料 + 阀, 张紧 + 轮, 异常 + 发热) that are not in it.
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from zhuisu.nlp import lexicon as lexmod
+from zhuisu.nlp.markup import read
 
 Ann = tuple[int, int, str]  # start, end, label
+NOTES_DIR = Path(__file__).parent / "data" / "notes"
 
 _MODIFIERS = ("进料", "出料", "主", "副", "左", "右", "上", "下", "前", "后", "液压", "气动", "电动", "伺服", "冷却",
               "加热", "传动", "张紧", "定位", "夹紧", "送料", "顶出", "旋转", "升降", "回转", "导向", "驱动", "计量",
@@ -175,6 +178,14 @@ def templates(n: int, seed: int = 7) -> Iterator[tuple[str, list[Ann]]]:
     for _ in range(n):
         note = template_note(rng, vocab)
         yield note.text, note.ents
+
+
+def annotated(directory: Path = NOTES_DIR) -> Iterator[tuple[str, str, list[Ann]]]:
+    """``(id, text, spans)`` of the hand-annotated training notes (the gold set's markup and conventions,
+    written apart from it), ids ``file:n``."""
+    for path in sorted(directory.glob("*.txt")):
+        for n, note in enumerate(read(path), 1):
+            yield f"{path.stem}:{n}", note["text"], [(e["start"], e["end"], e["label"]) for e in note["entities"]]
 
 
 def bdci(path: Path) -> Iterator[tuple[str, str, list[Ann]]]:

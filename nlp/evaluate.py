@@ -64,7 +64,17 @@ class Report:
 
 
 def read_gold(path: Path) -> list[dict[str, Any]]:
-    """Gold records, each checked: entity offsets must cut out the entity text."""
+    """Gold records, each checked: entity offsets must cut out the entity text. A ``.txt`` file is read as
+    annotation markup (``zhuisu.nlp.markup``: the gold set's source, the annotated training notes)."""
+    if path.suffix == ".txt":
+        from zhuisu.nlp.markup import MarkupError, read
+
+        try:
+            return read(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"cannot read gold file: {exc}", where=str(path)) from None
+        except MarkupError as exc:
+            raise BadInput(exc.reason, where=exc.where) from None
     out = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()

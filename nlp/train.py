@@ -1,9 +1,10 @@
 """Train the NER tagger (deterministic): ``python -m zhuisu.nlp.train [--out nlp/model] [--cv 5]``.
 
-Data: template notes from ``zhuisu.nlp.corpus`` and the BDCI 2022 development file (weak BIO labels: tokens
-in clauses without any annotation count as unknown, not as "outside"). Never the gold set, never samples/.
-``--cv K`` scores the BDCI file by K-fold cross-validation: each fold is predicted by a model trained
-without it. The model is a small tok2vec (hash embeddings of norm/prefix/suffix/shape, width 64, a
+Data: template notes from ``zhuisu.nlp.corpus``, the hand-annotated plant notes in ``nlp/data/notes`` and the
+BDCI 2022 development file (weak BIO labels: tokens in clauses without any annotation count as unknown, not as
+"outside"). Never the gold set, never samples/. ``--cv K`` scores the BDCI file by K-fold cross-validation:
+each fold is predicted by a model trained without it; ``--notes-cv`` scores the annotated notes file by file,
+each by a model trained without that file (a plant of a kind the model has not seen). The model is a small tok2vec (hash embeddings of norm/prefix/suffix/shape, width 64, a
 depth-2 maxout window encoder) under a softmax tagger over BIO labels; about 3.3 MB on disk. The word
 features are zhuisu's (``pipeline.lex_attrs``: SUFFIX the head character, SHAPE the dictionary label).
 """
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from zhuisu.nlp.corpus import Ann, bdci, templates
+from zhuisu.nlp.corpus import NOTES_DIR, Ann, annotated, bdci, templates
 from zhuisu.nlp.patterns import CLAUSE_BREAK
 from zhuisu.nlp.pipeline import MODEL_DIR, blank
 
@@ -99,9 +100,15 @@ def train(items: list[tuple[str, list[Ann], bool]], *, epochs: int = 12, seed: i
     return nlp
 
 
-def training_items(n_templates: int, bdci_records: Iterable[tuple[str, str, list[Ann]]], seed: int = 7
+NOTE_WEIGHT = 3  # an annotated plant note counts three times: real text, complete labels, the gold's conventions
+
+
+def training_items(n_templates: int, bdci_records: Iterable[tuple[str, str, list[Ann]]],
+                   notes: Iterable[tuple[str, str, list[Ann]]] = (), seed: int = 7
                    ) -> list[tuple[str, list[Ann], bool]]:
     items: list[tuple[str, list[Ann], bool]] = [(t, s, False) for t, s in templates(n_templates, seed)]
+    for _id, text, spans in notes:
+        items.extend([(text, spans, False)] * NOTE_WEIGHT)
     for _id, text, spans in bdci_records:
         for piece, offset in _chunks(text):
             local = [(s - offset, e - offset, label) for s, e, label in spans
@@ -145,8 +152,8 @@ def cross_validate(path: Path, *, k: int = 5, n_templates: int = 4000, epochs: i
         t0 = time.time()
         where = keep / f"fold{fold + 1}-of-{k}" if keep is not None else tmp
         if keep is None or not (where / "config.cfg").exists():
-            model = train(training_items(n_templates, [records[i] for i in range(len(records)) if i not in test]),
-                          epochs=epochs, quiet=True, arch=arch)
+            model = train(training_items(n_templates, [records[i] for i in range(len(records)) if i not in test],
+                                         annotated()), epochs=epochs, quiet=True, arch=arch)
             shutil.rmtree(where, ignore_errors=True)
             where.parent.mkdir(parents=True, exist_ok=True)
             model.to_disk(where)
@@ -160,6 +167,39 @@ def cross_validate(path: Path, *, k: int = 5, n_templates: int = 4000, epochs: i
     return bdcimod.score(raw, [predicted[i] for i in range(len(raw))])
 
 
+def cross_validate_notes(directory: Path = NOTES_DIR, *, bdci_path: Path = BDCI_DEV, n_templates: int = 4000,
+                         epochs: int = 10, keep: Path | None = None, arch: dict[str, Any] | None = None
+                         ) -> dict[str, Any]:
+    """Leave-one-file-out over the annotated notes: each file (one kind of plant) is scored by a model trained
+    on the templates, the BDCI file and the other files; entity and relation scores over all notes."""
+    from zhuisu.nlp.evaluate import score
+    from zhuisu.nlp.events import extract_many
+    from zhuisu.nlp.markup import read
+    from zhuisu.nlp.pipeline import build_pipeline
+
+    records = list(bdci(bdci_path)) if bdci_path.exists() else []
+    notes = list(annotated(directory))
+    gold: list[dict[str, Any]] = []
+    predicted: list[dict[str, Any]] = []
+    tmp = Path(MODEL_DIR.parent / ".cv-model")
+    for path in sorted(directory.glob("*.txt")):
+        t0 = time.time()
+        where = keep / f"without-{path.stem}" if keep is not None else tmp
+        if keep is None or not (where / "config.cfg").exists():
+            rest = [n for n in notes if not n[0].startswith(f"{path.stem}:")]
+            model = train(training_items(n_templates, records, rest), epochs=epochs, quiet=True, arch=arch)
+            shutil.rmtree(where, ignore_errors=True)
+            where.parent.mkdir(parents=True, exist_ok=True)
+            model.to_disk(where)
+        held = read(path)
+        events = extract_many([g["text"] for g in held], nlp=build_pipeline(model=where))
+        gold.extend(held)
+        predicted.extend(e.to_record() for e in events)
+        print(f"{path.stem}: {len(held)} notes, {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return score(gold, predicted).as_dict()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
@@ -167,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--templates", type=int, default=4000)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--cv", type=int, default=0, help="K-fold cross-validation on the BDCI file instead")
-    parser.add_argument("--keep", type=Path, default=None, help="with --cv: save fold models here, reuse them")
+    parser.add_argument("--notes-cv", action="store_true",
+                        help="score the annotated notes file by file, each by a model trained without it")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="with --cv/--notes-cv: save fold models here, reuse them")
     parser.add_argument("--width", type=int, default=ARCH["width"])
     parser.add_argument("--depth", type=int, default=ARCH["depth"])
     parser.add_argument("--window", type=int, default=ARCH["window"])
@@ -177,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     arch = {"width": args.width, "depth": args.depth, "window": args.window, "dropout": args.dropout,
             "lex_features": args.lex_features}
+    if args.notes_cv:
+        result = cross_validate_notes(bdci_path=args.bdci, n_templates=args.templates, epochs=args.epochs,
+                                      keep=args.keep, arch=arch)
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
     if args.cv:
         result = cross_validate(args.bdci, k=args.cv, n_templates=args.templates, epochs=args.epochs, keep=args.keep,
                                 arch=arch)
@@ -186,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if not records:
         print(f"note: {args.bdci} not found; training on templates only", file=sys.stderr)
     t0 = time.time()
-    nlp = train(training_items(args.templates, records), epochs=args.epochs, arch=arch)
+    nlp = train(training_items(args.templates, records, annotated()), epochs=args.epochs, arch=arch)
     shutil.rmtree(args.out, ignore_errors=True)
     nlp.to_disk(args.out)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())

@@ -374,6 +374,23 @@ def test_gold_offsets_are_exact():
             assert 0 <= r["head"] < len(rec["entities"]) and 0 <= r["tail"] < len(rec["entities"])
 
 
+def test_training_notes_parse_and_share_no_text_with_the_gold_set():
+    """The annotated training notes are written apart from the gold set: no note repeats 12 characters of a
+    gold note (the gold set measures plant notes zhuisu has never seen)."""
+    from zhuisu.nlp.corpus import NOTES_DIR
+    from zhuisu.nlp.markup import read
+
+    gold = [json.loads(line)["text"] for line in GOLD.read_text(encoding="utf-8").splitlines()]
+    grams = {g[i : i + 12] for g in gold for i in range(len(g) - 11)}
+    files = sorted(NOTES_DIR.glob("*.txt"))
+    assert files
+    for path in files:
+        for k, note in enumerate(read(path), 1):
+            text = note["text"]
+            shared = [text[i : i + 12] for i in range(len(text) - 11) if text[i : i + 12] in grams]
+            assert not shared, f"{path.name} note {k} repeats gold text {shared[0]!r}"
+
+
 def test_entity_mirror_matches_doc_ents(nlp):
     from zhuisu.nlp.components import entities
 
