@@ -17,6 +17,7 @@ CLAUSE_BREAK = re.compile(r"[,，。;；!！?？\n]")
 _NUM_ZH = "一二三四五六七八九十两"
 UNITS = sorted(
     """MPa kPa Pa bar psi kN N·m N.m Nm N ℃ °C 度 mm/s mm μm um cm m/s m/min m A mA V kV kW W MΩ kΩ Ω Hz kHz
+    μF uF nF pF mT Gs ppm dB mH
     rpm r/min L ml mL g kg t mS/cm μS/cm % 小时 个小时 h H 分钟 min 天 秒 s 转 升 公斤 千克 毫米 伏 安""".split(),
     key=len, reverse=True,
 )
@@ -81,6 +82,7 @@ def _equipment_regex(words: tuple[str, ...]) -> re.Pattern[str]:
         rf"(?:{num}\s*[号#]\s*|#\s*\d{{1,3}}\s*)(?:{alt})"  # 2号压装机, 3#注塑机, #2压机, 二号压装机
         rf"|(?:{alt})\s*[-_#]?\s*\d{{1,3}}(?![\d.])(?!\s*(?:号|#|{'|'.join(map(re.escape, UNITS))}))"  # CNC-05
         rf"|(?:{num}|[A-Z])\s*号?\s*线(?!路|缆|圈|束|体|性|速)"  # 1号线, A线
+        rf"|(?<![A-Za-z0-9])[A-Za-z]{{1,6}}[-_]?\d{{1,4}}\s*(?:{alt})"  # SMT-03贴片机: an asset tag and its type
         , re.IGNORECASE,
     )
 
@@ -223,8 +225,16 @@ def _contextual(matches: list[Match], low: str, lex: Lexicon) -> list[Match]:
 
 
 def _code_label(low: str, start: int, code: str) -> str:
+    """A spare part after a spare-part cue; the machine's asset tag when it opens a clause, or follows only a
+    time (NXT-2贴装偏移, 今早OP50主轴超温), and no 报警 follows; else a fault code."""
     if code.lower().startswith(("sp-", "sp_")):
         return "SparePart"
+    opening = re.split(r"[:：]", CLAUSE_BREAK.split(low[:start])[-1])[-1].strip()
+    rest = low[start + len(code):].lstrip()
+    if (not opening or TIME.fullmatch(opening) or TIME.fullmatch(opening.removesuffix("接班"))) \
+            and rest[:1] >= "\u4e00" and not rest.startswith(ALARM_WORDS) \
+            and not any(c in low[max(0, start - 12) : start] for c in ALARM_CUES):
+        return "Equipment"
     before = CLAUSE_BREAK.split(low[max(0, start - 12) : start])[-1]
     alarm = max((before.rfind(c) for c in ALARM_CUES), default=-1)
     spare = max((before.rfind(c) for c in SPARE_CUES), default=-1)

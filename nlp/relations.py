@@ -79,7 +79,9 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
                                                                                 for j in after):
                 rels.extend((i, j, "replaced-part") for j in nxt)  # 更换油分芯，备件SP-1107
         elif label == "Tool":
-            target = next((j for j in same if j > i and ents[j][2] in ("Attribute", "Component")), None)
+            after = [j for j in same if j > i and ents[j][2] in ("Attribute", "Component")]
+            # 兆欧表摇电机绝缘偏低: the tool measured the quantity, not the part that has it
+            target = next((j for j in after if ents[j][2] == "Attribute"), after[0] if after else None)
             if target is None:
                 target = next((j for j in reversed(same) if j < i and ents[j][2] in ("Attribute", "Component",
                                                                                     "Equipment")), None)
