@@ -80,7 +80,8 @@ def extract(
 
 @app.command("eval")
 def evaluate(
-    gold_path: Annotated[Path, typer.Argument(metavar="GOLD.jsonl", help="金标准 gold file (project or BDCI schema, or annotation markup .txt)")],
+    gold_path: Annotated[Path, typer.Argument(
+        metavar="GOLD.jsonl", help="金标准 gold file (project or BDCI schema, or annotation markup .txt)")],
     rules_only: Annotated[bool, typer.Option("--rules-only", help="不用训练模型 dictionary and rules only")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON 输出")] = False,
     half: Annotated[str, typer.Option("--half", help="all (默认), even (开发 dev: 0th, 2nd … note) 或 odd (测试 test)")]

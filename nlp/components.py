@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import numpy
 from spacy.attrs import ENT_IOB, ENT_TYPE, TAG
@@ -205,7 +205,7 @@ def _covers(words: list[str], span: Tri, rules: list[tuple[int, int, str, str, s
     # (位移 + 传感器, 回 + 水泵) or a one-character head after it (编码器 + 线, 碟簧 + 组)
     if label != "Component" or inside[-1][2] != "Component":
         return False
-    stop = _not_entities()
+    stop = lexmod.not_entities()
     added = [words[i] for i in extra]
     if any(not _is_cjk(w) or w in stop or w in _VERBISH for w in added):
         return False
@@ -231,17 +231,10 @@ _JOINABLE = {"Component": ("Component", "Attribute", "Equipment"), "Symptom": ("
              "Attribute": ("Attribute",)}
 
 
-@cache
-def _not_entities() -> frozenset[str]:
-    path = lexmod.LEXICON_DIR / "not_entities.txt"
-    return frozenset(w for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")
-                     for w in line.split())
-
-
 def _merge(words: list[str], rules: list[tuple[int, int, str, str, str]], predicted: list[Tri]
            ) -> list[tuple[int, int, str, str, str]]:
     """Rule and model entities over the tokens ``words``, without overlaps."""
-    stop = _not_entities()
+    stop = lexmod.not_entities()
     predicted = [p for p in (_trim(words, q, stop) for q in predicted if q[2] in _MODEL_LABELS)
                  if len(text := "".join(words[p[0] : p[1]]).strip()) >= 2 and text not in stop
                  and not _ORDINAL.match(text)]
@@ -261,7 +254,8 @@ def _merge(words: list[str], rules: list[tuple[int, int, str, str, str]], predic
         if r not in inside and taken.find(1, r[0], r[1]) < 0:
             chosen.append(r)
             taken[r[0] : r[1]] = b"\x01" * (r[1] - r[0])
-    return _measured(words, _rementions(words, _alarms(words, _compounds(words, _generic_heads(words, sorted(chosen))))))
+    spans = _compounds(words, _generic_heads(words, sorted(chosen)))
+    return _measured(words, _rementions(words, _alarms(words, spans)))
 
 
 def _rementions(words: list[str], spans: list[tuple[int, int, str, str, str]]
@@ -296,7 +290,8 @@ def _alarms(words: list[str], spans: list[tuple[int, int, str, str, str]]) -> li
 
 # states that are also measured quantities: before their value they are the quantity (振动 4.6mm/s)
 _MEASURED = frozenset(("振动", "震动", "跳动", "噪音", "噪声", "温升", "抖动"))
-_VALUE_LINK = frozenset(("", "值", "为", "值为", "达", "达到", "约", ":", "："))
+_VALUE_LINK = frozenset(("", "值", "为", "值为", "达", "达到", "约", "只有", "仅", "在", "降到", "升到", "到", ":",
+                         "："))
 
 
 def _measured(words: list[str], spans: list[tuple[int, int, str, str, str]]) -> list[tuple[int, int, str, str, str]]:

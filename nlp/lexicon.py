@@ -140,6 +140,14 @@ def read_tsv(path: Path) -> Iterable[tuple[str, list[str]]]:
 
 
 @cache
+def not_entities() -> frozenset[str]:
+    """Words that are never entities on their own (``not_entities.txt``: diagnostic steps, outcomes, fillers)."""
+    path = LEXICON_DIR / "not_entities.txt"
+    return frozenset(w for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")
+                     for w in line.split())
+
+
+@cache
 def base() -> Lexicon:
     """The lexicon from the ontology and the shipped lexicon files (no store)."""
     lex = Lexicon()

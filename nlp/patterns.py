@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from zhuisu.nlp.lexicon import Entry, Lexicon
+from zhuisu.nlp.lexicon import Entry, Lexicon, not_entities
 
 CLAUSE_BREAK = re.compile(r"[,，。;；!！?？\n]")
 _NUM_ZH = "一二三四五六七八九十两"
@@ -79,12 +79,31 @@ def _equipment_regex(words: tuple[str, ...]) -> re.Pattern[str]:
     alt = _trie(words)
     num = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
     return re.compile(
-        rf"(?:{num}\s*[号#]\s*|#\s*\d{{1,3}}\s*)(?:{alt})"  # 2号压装机, 3#注塑机, #2压机, 二号压装机
+        rf"(?:(?<![\d:：.]){num}\s*[号#]\s*|#\s*\d{{1,3}}\s*)(?:{alt})"  # 2号压装机, 3#注塑机, #2压机, 二号压装机
+        rf"|(?<![\d.])\d{{2,4}}\s*[Tt吨]\s*(?:{alt})"  # 800T压力机: a press by its tonnage
         rf"|(?:{alt})\s*[-_#]?\s*\d{{1,3}}(?![\d.])(?!\s*(?:号|#|{'|'.join(map(re.escape, UNITS))}))"  # CNC-05
         rf"|(?:{num}|[A-Z])\s*号?\s*线(?!路|缆|圈|束|体|性|速)"  # 1号线, A线
         rf"|(?<![A-Za-z0-9])[A-Za-z]{{1,6}}[-_]?\d{{1,4}}\s*(?:{alt})"  # SMT-03贴片机: an asset tag and its type
         , re.IGNORECASE,
     )
+
+
+@cache
+def _modified_equipment_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A machine type after a modifier, numbered or opening a clause: 2号定子压装机, 5号弧焊机器人, 转子压装机."""
+    num = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
+    return re.compile(rf"(?:(?<![\d:：.]){num}\s*[号#]\s*|(?<![^，。；;,:：\s]))(?P<mod>[\u4e00-\u9fff]{{1,4}})"
+                      rf"(?:{_trie(words)})", re.IGNORECASE)
+
+
+_NOT_MODIFIERS = frozenset(("Symptom", "Action", "Cause", "Attribute", "Tool", "Equipment", "Time"))
+
+
+def _modifier(mod: str, lex: Lexicon, stop: frozenset[str]) -> bool:
+    """Whether ``mod`` can name a kind of machine (定子, 弧焊, 无菌): no number, line, step, state or action."""
+    if re.search(r"[号线#第]", mod) or mod in stop or any(w in mod for w in stop if len(w) >= 2):
+        return False
+    return not any(e.label in _NOT_MODIFIERS for _i, e in lex.terms(mod))
 
 
 def scan(text: str, lex: Lexicon) -> list[Match]:
@@ -103,6 +122,9 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
 
     for m in _equipment_regex(tuple(lex.equipment_words)).finditer(text):
         add(m.start(), m.end(), "Equipment", "", "regex", 1)
+    for m in _modified_equipment_regex(tuple(lex.equipment_words)).finditer(text):
+        if _modifier(m.group("mod"), lex, not_entities()):
+            add(m.start(), m.end(), "Equipment", "", "regex", 1)
     for m in PARAM.finditer(text):
         add(m.start(), m.end(), "Parameter", "", "regex", 2)
     for m in TIME.finditer(text):

@@ -3,10 +3,11 @@
 Data: template notes from ``zhuisu.nlp.corpus``, the hand-annotated plant notes in ``nlp/data/notes`` and the
 BDCI 2022 development file (weak BIO labels: tokens in clauses without any annotation count as unknown, not as
 "outside"). Never the gold set, never samples/. ``--cv K`` scores the BDCI file by K-fold cross-validation:
-each fold is predicted by a model trained without it; ``--notes-cv`` scores the annotated notes file by file,
-each by a model trained without that file (a plant of a kind the model has not seen). The model is a small tok2vec (hash embeddings of norm/prefix/suffix/shape, width 64, a
-depth-2 maxout window encoder) under a softmax tagger over BIO labels; about 3.3 MB on disk. The word
-features are zhuisu's (``pipeline.lex_attrs``: SUFFIX the head character, SHAPE the dictionary label).
+each fold is predicted by a model trained without it; ``--notes-cv`` scores the annotated notes file by
+file, each by a model trained without that file (a plant of a kind the model has not seen). The model is a
+small tok2vec (hash embeddings of norm/prefix/suffix/shape, width 64, a depth-2 maxout window encoder) under
+a softmax tagger over BIO labels; about 3.4 MB on disk. The word features are zhuisu's (``pipeline.lex_attrs``:
+SUFFIX the head character, SHAPE the dictionary label).
 """
 
 from __future__ import annotations
