@@ -58,7 +58,6 @@ class Lexicon:
 
     entries: dict[str, Entry] = field(default_factory=dict)
     max_len: int = 1
-    equipment_words: list[str] = field(default_factory=list)
     _lengths: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)  # first char → lengths
     _pairs: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)  # first two chars → lengths
 
@@ -75,8 +74,6 @@ class Lexicon:
         if len(key) >= 2:
             self._pairs[key[:2]] = tuple(sorted({*self._pairs.get(key[:2], ()), len(key)}, reverse=True))
         self.max_len = max(self.max_len, len(key))
-        if label == "Equipment" and not linked:
-            self.equipment_words.append(key)
 
     def lookup(self, surface: str) -> Entry | None:
         """The entry for a surface form (any width, script or case)."""
@@ -157,7 +154,6 @@ def base() -> Lexicon:
             for surface in surfaces:
                 lex.add(surface, label, f"{prefix}:{canonical}")
     _compound_attributes(lex)
-    lex.equipment_words.sort(key=len, reverse=True)
     return lex
 
 
@@ -208,7 +204,7 @@ def for_store(store: Store | None) -> Lexicon:
     from zhuisu.graph.schema import aliases, nodes
 
     root = base()
-    lex = Lexicon(dict(root.entries), root.max_len, list(root.equipment_words), dict(root._lengths), dict(root._pairs))
+    lex = Lexicon(dict(root.entries), root.max_len, dict(root._lengths), dict(root._pairs))
     onto = store.ontology
     equipment_kinds = [k for k in onto.kinds if onto.is_a(k, "Equipment")]
     wanted = {**{k: "Equipment" for k in equipment_kinds}, "Component": "Component", "SparePart": "SparePart",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 
 from zhuisu.nlp.lexicon import Entry, Lexicon, not_entities
 
@@ -55,55 +54,49 @@ class Match:
     source: str  # "lexicon", "store", "regex"
 
 
-def _trie(words: Iterable[str]) -> str:
-    """A regex matching any of ``words``, factored by common prefix (much faster than a flat alternation);
-    at each point the longer words are tried first, as a flat alternation sorted longest first would."""
-    root: dict[str, dict] = {}
-    for word in words:
-        node = root
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict[str, dict]) -> str:
-        alts = [re.escape(ch) + emit(child) for ch, child in node.items() if ch]
-        if "" in node:
-            alts.append("")  # the word ending here, after every longer one
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    return emit(root) if root else "(?!)"
-
-
-@cache
-def _equipment_regex(words: tuple[str, ...]) -> re.Pattern[str]:
-    alt = _trie(words)
-    num = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
-    return re.compile(
-        rf"(?:(?<![\d:：.]){num}\s*[号#]\s*|#\s*\d{{1,3}}\s*)(?:{alt})"  # 2号压装机, 3#注塑机, #2压机, 二号压装机
-        rf"|(?<![\d.])\d{{2,4}}\s*[Tt吨]\s*(?:{alt})"  # 800T压力机: a press by its tonnage
-        rf"|(?:{alt})\s*[-_#]?\s*\d{{1,3}}(?![\d.])(?!\s*(?:号|#|{'|'.join(map(re.escape, UNITS))}))"  # CNC-05
-        rf"|(?:{num}|[A-Z])\s*号?\s*线(?!路|缆|圈|束|体|性|速)"  # 1号线, A线
-        rf"|(?<![A-Za-z0-9])[A-Za-z]{{1,6}}[-_]?\d{{1,4}}\s*(?:{alt})"  # SMT-03贴片机: an asset tag and its type
-        , re.IGNORECASE,
-    )
-
-
-@cache
-def _modified_equipment_regex(words: tuple[str, ...]) -> re.Pattern[str]:
-    """A machine type after a modifier, numbered or opening a clause: 2号定子压装机, 5号弧焊机器人, 转子压装机."""
-    num = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
-    return re.compile(rf"(?:(?<![\d:：.]){num}\s*[号#]\s*|(?<![^，。；;,:：\s]))(?P<mod>[\u4e00-\u9fff]{{1,4}})"
-                      rf"(?:{_trie(words)})", re.IGNORECASE)
-
-
+_NUM = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
+# what may stand right before a machine-type word and belong to its name (each ends where the word starts)
+_NUMBERED = re.compile(rf"(?:(?<![\d:：.]){_NUM}\s*[号#]\s*|#\s*\d{{1,3}}\s*)$")  # 2号压装机, #2压机, 二号压装机
+_TONNAGE = re.compile(r"(?<![\d.])\d{2,4}\s*[Tt吨]\s*$")  # 800T压力机: a press by its tonnage
+_TAG = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,6}[-_]?\d{1,4}\s*$")  # SMT-03贴片机: an asset tag and its type
+# a modifier naming a kind of machine, numbered or opening a clause: 2号定子压装机, 5号弧焊机器人, 转子压装机
+_MODIFIED = re.compile(rf"(?:(?<![\d:：.]){_NUM}\s*[号#]\s*|(?<![^，。；;,:：\s]))(?P<mod>[\u4e00-\u9fff]{{1,4}})$")
+# and what may follow it: CNC-05, 压装机 3 (not a quantity or another numbered thing)
+_NUMBER_AFTER = re.compile(r"\s*[-_#]?\s*\d{1,3}(?![\d.])(?!\s*(?:号|#|" + "|".join(map(re.escape, UNITS)) + r"))")
+_LINE = re.compile(rf"(?:{_NUM}|[A-Z])\s*号?\s*线(?!路|缆|圈|束|体|性|速)")  # 1号线, A线
 _NOT_MODIFIERS = frozenset(("Symptom", "Action", "Cause", "Attribute", "Tool", "Equipment", "Time"))
 
 
 def _modifier(mod: str, lex: Lexicon, stop: frozenset[str]) -> bool:
     """Whether ``mod`` can name a kind of machine (定子, 弧焊, 无菌): no number, line, step, state or action."""
-    if re.search(r"[号线#第]", mod) or mod in stop or any(w in mod for w in stop if len(w) >= 2):
+    if re.search(r"[号线#第]", mod) or TIME.search(mod) or mod in stop or any(w in mod for w in stop if len(w) >= 2):
         return False
     return not any(e.label in _NOT_MODIFIERS for _i, e in lex.terms(mod))
+
+
+def _typed_tag(tag: str, lex: Lexicon) -> bool:
+    """A tag that starts with a machine type (AHU-07, CNC-05) names the machine already: AHU-07 + 风机 are two."""
+    entry = lex.entries.get(re.match(r"[A-Za-z]+", tag).group().lower())  # type: ignore[union-attr]
+    return entry is not None and entry.label == "Equipment"
+
+
+def _equipment(text: str, terms: list[tuple[int, Entry]], lex: Lexicon) -> Iterable[tuple[int, int]]:
+    """Spans of machines named by a dictionary type word and what belongs to the name around it (its number,
+    tonnage, asset tag or modifier), found from the type words the dictionary scan already located."""
+    for m in _LINE.finditer(text):
+        yield m.span()
+    for i, entry in terms:
+        if entry.label != "Equipment" or entry.linked:
+            continue
+        j = i + len(entry.surface)
+        window = max(0, i - 10)
+        for rx in (_NUMBERED, _TONNAGE, _TAG):
+            if (m := rx.search(text, window, i)) is not None and not (rx is _TAG and _typed_tag(m.group(), lex)):
+                yield m.start(), j
+        if (m := _MODIFIED.search(text, window, i)) is not None and _modifier(m.group("mod"), lex, not_entities()):
+            yield m.start(), j
+        if (m := _NUMBER_AFTER.match(text, j)) is not None:
+            yield i, m.end()
 
 
 def scan(text: str, lex: Lexicon) -> list[Match]:
@@ -120,11 +113,9 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
         if end > start:
             cands.append((-(end - start), rank, start, Match(start, end, label, concept, source)))
 
-    for m in _equipment_regex(tuple(lex.equipment_words)).finditer(text):
-        add(m.start(), m.end(), "Equipment", "", "regex", 1)
-    for m in _modified_equipment_regex(tuple(lex.equipment_words)).finditer(text):
-        if _modifier(m.group("mod"), lex, not_entities()):
-            add(m.start(), m.end(), "Equipment", "", "regex", 1)
+    found = lex.terms(low)
+    for start, end in _equipment(text, found, lex):
+        add(start, end, "Equipment", "", "regex", 1)
     for m in PARAM.finditer(text):
         add(m.start(), m.end(), "Parameter", "", "regex", 2)
     for m in TIME.finditer(text):
@@ -137,7 +128,7 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
         add(m.start(), m.end(), "FaultCode", "", "regex", 4)
     n = len(low)
     terms: list[tuple[int, Entry]] = []
-    for i, entry in lex.terms(low):
+    for i, entry in found:
         if entry.linked:  # store names, taken whole like the regexes
             add(i, i + len(entry.surface), entry.label, entry.concept, "store", 0)
         else:

@@ -169,10 +169,11 @@ def cross_validate(path: Path, *, k: int = 5, n_templates: int = 4000, epochs: i
 
 
 def cross_validate_notes(directory: Path = NOTES_DIR, *, bdci_path: Path = BDCI_DEV, n_templates: int = 4000,
-                         epochs: int = 10, keep: Path | None = None, arch: dict[str, Any] | None = None
-                         ) -> dict[str, Any]:
+                         epochs: int = 10, keep: Path | None = None, arch: dict[str, Any] | None = None,
+                         only: Iterable[str] = ()) -> dict[str, Any]:
     """Leave-one-file-out over the annotated notes: each file (one kind of plant) is scored by a model trained
-    on the templates, the BDCI file and the other files; entity and relation scores over all notes."""
+    on the templates, the BDCI file and the other files; entity and relation scores over all scored notes
+    (the files named in ``only``, else every file)."""
     from zhuisu.nlp.evaluate import score
     from zhuisu.nlp.events import extract_many
     from zhuisu.nlp.markup import read
@@ -183,7 +184,10 @@ def cross_validate_notes(directory: Path = NOTES_DIR, *, bdci_path: Path = BDCI_
     gold: list[dict[str, Any]] = []
     predicted: list[dict[str, Any]] = []
     tmp = Path(MODEL_DIR.parent / ".cv-model")
+    only = set(only)
     for path in sorted(directory.glob("*.txt")):
+        if only and path.stem not in only:
+            continue
         t0 = time.time()
         where = keep / f"without-{path.stem}" if keep is not None else tmp
         if keep is None or not (where / "config.cfg").exists():
@@ -210,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cv", type=int, default=0, help="K-fold cross-validation on the BDCI file instead")
     parser.add_argument("--notes-cv", action="store_true",
                         help="score the annotated notes file by file, each by a model trained without it")
+    parser.add_argument("--only", default="", help="with --notes-cv: score only these files (comma-separated stems)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="with --cv/--notes-cv: save fold models here, reuse them")
     parser.add_argument("--width", type=int, default=ARCH["width"])
@@ -223,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             "lex_features": args.lex_features}
     if args.notes_cv:
         result = cross_validate_notes(bdci_path=args.bdci, n_templates=args.templates, epochs=args.epochs,
-                                      keep=args.keep, arch=arch)
+                                      keep=args.keep, arch=arch, only=filter(None, args.only.split(",")))
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     if args.cv:

@@ -438,13 +438,18 @@ def test_tokenizer_cuts_each_gap_as_jieba_alone_would():
         assert [fold(t.text) for t in blank()(text)] == expected
 
 
-def test_equipment_trie_prefers_longer_words_like_a_sorted_alternation():
-    import re
+def test_machine_names_around_a_type_word():
+    from zhuisu.nlp.lexicon import base
+    from zhuisu.nlp.patterns import scan
 
-    from zhuisu.nlp.patterns import _trie
+    def machines(text: str) -> list[str]:
+        return [text[m.start : m.end] for m in scan(text, base()) if m.label == "Equipment"]
 
-    words = ["压机", "压装机", "空压机", "空压机组", "cnc", "cnc加工中心"]
-    flat = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
-    trie = re.compile(_trie(words))
-    for text in ("2号空压机组停机", "#2压机异响", "cnc加工中心报警", "cnc-05", "压装机压力低"):
-        assert [m.span() for m in trie.finditer(text)] == [m.span() for m in flat.finditer(text)]
+    assert machines("2号冷水机组停机") == ["2号冷水机组"]  # the longest type word
+    assert machines("#2压机异响，二号压装机正常") == ["#2压机", "二号压装机"]
+    assert machines("CNC-05主轴报警") == ["CNC-05"] and machines("SMT-03贴片机抛料") == ["SMT-03贴片机"]
+    assert machines("400T冲床飞轮振动") == ["400T冲床"] and machines("1号线停线") == ["1号线"]
+    assert machines("2号定子压装机漏油") == ["2号定子压装机"] and machines("转子压装机定位不准") == ["转子压装机"]
+    assert machines("今早转子压装机异响") == ["压装机"]  # a time is no modifier
+    assert machines("14:306号压装机压力低") == ["压装机"]  # no 306号 out of a clock time
+    assert machines("压装机 3.5MPa") == ["压装机"]  # a value after it is no number of the machine
