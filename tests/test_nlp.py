@@ -181,6 +181,21 @@ def test_asset_tags_measured_states_and_what_a_tool_measured(nlp):
     assert (names["绝缘"], names["兆欧表"], "detected-with") in {(r.head, r.tail, r.label) for r in event.relations}
 
 
+def test_a_reset_clears_the_alarmed_part_and_tools_of_an_action_are_no_objects(nlp):
+    from zhuisu.nlp.events import extract
+
+    def actions(text: str) -> set[tuple[str, str]]:
+        event = extract(text, nlp=nlp)
+        return {(event.mentions[r.head].text, event.mentions[r.tail].text) for r in event.relations
+                if r.label == "action-on"}
+
+    # 复位 with no object: what raised the alarm, not the last part named
+    assert ("复位", "变频器") in actions("1号线贴标机电机不转，变频器报OC过流，复位后正常")
+    assert ("复位", "4号贴片机") in actions("4号贴片机报警ALM2031，动力线磨破，更换动力线后复位")
+    # 用酒精擦拭: the alcohol is what it was done with
+    assert ("擦拭", "酒精") not in actions("AOI-1轨道皮带打滑，用酒精擦拭后OK")
+
+
 def test_tagger_word_features_are_head_character_and_dictionary_label():
     nlp = blank(lex_features=True)
     doc = nlp("溢流阀卡滞，更换位移传感器")
