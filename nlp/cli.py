@@ -80,14 +80,15 @@ def extract(
 
 @app.command("eval")
 def evaluate(
-    gold_path: Annotated[Path, typer.Argument(
-        metavar="GOLD.jsonl", help="金标准 gold file (project or BDCI schema, or annotation markup .txt)")],
+    gold_paths: Annotated[list[Path], typer.Argument(
+        metavar="GOLD.jsonl…",
+        help="金标准 gold files (project or BDCI schema, or annotation markup .txt), scored together")],
     rules_only: Annotated[bool, typer.Option("--rules-only", help="不用训练模型 dictionary and rules only")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON 输出")] = False,
     half: Annotated[str, typer.Option("--half", help="all (默认), even (开发 dev: 0th, 2nd … note) 或 odd (测试 test)")]
     = "all",
 ) -> None:
-    """评测 entity and relation precision, recall and F1 against a gold file."""
+    """评测 entity and relation precision, recall and F1 against gold files (their notes pooled)."""
     try:
         from zhuisu.nlp import bdci
         from zhuisu.nlp.evaluate import read_gold, score
@@ -96,7 +97,7 @@ def evaluate(
 
         if half not in ("all", "even", "odd"):
             raise BadInput(f"unknown half {half!r}; choose all, even or odd", where="--half")
-        gold = read_gold(gold_path)
+        gold = [rec for path in gold_paths for rec in read_gold(path)]
         if half != "all":
             gold = gold[(half == "odd"):: 2]
         nlp = build_pipeline(model=not rules_only)

@@ -242,13 +242,13 @@ def _code_label(low: str, start: int, code: str) -> str:
     time (NXT-2贴装偏移, 今早OP50主轴超温), and no 报警 follows; else a fault code."""
     if code.lower().startswith(("sp-", "sp_")):
         return "SparePart"
+    window = low[max(0, start - 12) : start]
     opening = re.split(r"[:：]", CLAUSE_BREAK.split(low[:start])[-1])[-1].strip()
     rest = low[start + len(code):].lstrip()
     if (not opening or TIME.fullmatch(opening) or TIME.fullmatch(opening.removesuffix("接班"))) \
-            and rest[:1] >= "\u4e00" and not rest.startswith(ALARM_WORDS) \
-            and not any(c in low[max(0, start - 12) : start] for c in ALARM_CUES):
+            and rest[:1] >= "\u4e00" and not rest.startswith(ALARM_WORDS) and not any(c in window for c in ALARM_CUES):
         return "Equipment"
-    before = CLAUSE_BREAK.split(low[max(0, start - 12) : start])[-1]
+    before = CLAUSE_BREAK.split(window)[-1]
     alarm = max((before.rfind(c) for c in ALARM_CUES), default=-1)
     spare = max((before.rfind(c) for c in SPARE_CUES), default=-1)
     return "SparePart" if spare > alarm else "FaultCode"

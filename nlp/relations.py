@@ -18,7 +18,7 @@ _TOOL_GAP = re.compile(r"^(?:用|使用|采用|经)?$")
 _AND = re.compile(r"^(?:或|或者|和|及|以及|、|与)$")
 _MEDIUM = re.compile(r"(?:油|液|水|剂|媒|空气)$")
 _RESET = re.compile(r"^(?:复位|重启|重新启动|断电重启|上电复位|重新上电|reset)$", re.IGNORECASE)
-_WITH = re.compile(r"用\s*$")  # 用酒精擦拭: what the action is done with is not what it works on
+_WITH = re.compile(r"(?:用|使用|采用)\s*$")  # 用酒精擦拭: what the action is done with is not what it works on
 _PRODUCT = re.compile(r"产品|工件|制品")  # 液压油, 冷却液, 冷媒: working media are nobody's part
 HEADS = ("Attribute", "Component")
 
@@ -69,7 +69,7 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
                            and not any(ents[k][2] == "Action" for k in range(i + 1, j))), None)
             targets = [] if target is None else [target]
             if target is None and _RESET.match(text[start:_end]):  # a reset clears what raised the fault
-                targets = _faulted(text, rels, ents, clause_of)
+                targets = _faulted(text, clauses, rels, ents, clause_of)
             if not targets:
                 before = [j for j in range(i) if ents[j][2] in ("Component", "Equipment")
                           and not _WITH.search(text[max(0, ents[j][0] - 2) : ents[j][0]])]
@@ -99,17 +99,16 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
     return sorted(set(rels))
 
 
-def _faulted(text: str, rels: list[Rel], ents: list[Ent], clause_of: list[int]) -> list[int]:
+def _faulted(text: str, clauses: list[tuple[int, int]], rels: list[Rel], ents: list[Ent], clause_of: list[int]
+             ) -> list[int]:
     """The parts or machines a reset is for: those of the first fault raised as an alarm (报, 报警 or a code in
     its clause: 变频器报OC过流), else of the first fault (all of them, for a state shared by a list), else the
     note's first machine."""
     faults = [(t, h) for h, t, label in rels if label == "has-fault" and ents[h][2] in ("Component", "Equipment")]
     if not faults:
         return next(([j] for j, e in enumerate(ents) if e[2] == "Equipment"), [])
-    spans = clause_spans(text)
-
     def alarmed(t: int) -> bool:
-        a, b = spans[clause_of[t]]
+        a, b = clauses[clause_of[t]]
         return "报" in text[a:b] or any(e[2] == "FaultCode" and clause_of[k] == clause_of[t]
                                        for k, e in enumerate(ents))
 
