@@ -52,7 +52,9 @@ def _lexicon(nlp: Language) -> lexmod.Lexicon:
 def _set_ents(doc: Doc, spans: list[tuple[int, int, str, str, str]], bounds: tuple[list[int], list[int]]
               ) -> None:
     """``doc.ents`` from non-overlapping token spans, set through one array (no Span objects); the spans
-    with their character offsets go to ``doc.user_data[ENTS]`` for the components that follow."""
+    with their character offsets go to ``doc.user_data[ENTS]`` for the components that follow. A form's field
+    labels (``Field``) only held their tokens against the model: they are no mention."""
+    spans = [span for span in spans if span[2] != "Field"]
     n = len(doc)
     iob, types = [2] * n, [0] * n  # 2: outside, 3: begin, 1: inside
     strings = doc.vocab.strings

@@ -38,6 +38,17 @@ TIME = re.compile(
     r"|(?:夜班|白班|中班|早班|晚班|凌晨)"
     r"|\d{1,2}[:：]\d{2}|\d{1,2}点(?:半|\d{1,2}分)?(?![火亮燃击检动])"  # 1点火系统 is item 1, 点火系统
 )
+# the field labels of a work-order form (故障现象：… 原因分析：… 处理措施：… 停机时长：…): one token each, never a
+# mention, and each opens a clause
+FIELD = re.compile(
+    r"(?<![\u4e00-\u9fffA-Za-z0-9])(?:"
+    r"(?:故障|问题|异常)?(?:现象|描述|部位|类型|等级|代码|信息)|故障原因|原因分析|根本原因|根因|原因|分析|"
+    r"(?:处理|维修|解决|临时|纠正|预防|改善|整改|改进)?(?:措施|方法|方案|过程|内容|结果|情况)|处理|结论|建议|备注|"
+    r"(?:停机|停线|维修|处理)(?:时长|时间|用时)|耗时|用时|"
+    r"设备(?:名称|编号|型号)?|机台|工位|位置|区域|产线|线体|报警(?:代码|信息|内容)|"
+    r"(?:更换|使用|所用)?备件|维修人(?:员)?|报修人|责任人|确认人|验收人|报修时间|完成时间|日期|时间|班次|工单号?|单号)"
+    r"(?=\s*[:：])"
+)
 SPARE_CUES = ("备件", "料号", "型号", "物料号", "备品", "更换", "换")
 ALARM_WORDS = ("报警", "告警")
 ALARM_CUES = ("报警", "报", "代码", "故障码", "错误", "alarm", "err")
@@ -56,11 +67,11 @@ class Match:
 
 _NUM = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
 # what may stand right before a machine-type word and belong to its name (each ends where the word starts)
-_NUMBERED = re.compile(rf"(?:(?<![\d:：.]){_NUM}\s*[号#]\s*|#\s*\d{{1,3}}\s*)$")  # 2号压装机, #2压机, 二号压装机
+_NUMBERED = re.compile(rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]\s*|#\s*\d{{1,3}}\s*)$")  # 2号压装机, #2压机, 二号压装机
 _TONNAGE = re.compile(r"(?<![\d.])\d{2,4}\s*[Tt吨]\s*$")  # 800T压力机: a press by its tonnage
 _TAG = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,6}[-_]?\d{1,4}\s*$")  # SMT-03贴片机: an asset tag and its type
 # a modifier naming a kind of machine, numbered or opening a clause: 2号定子压装机, 5号弧焊机器人, 转子压装机
-_MODIFIED = re.compile(rf"(?:(?<![\d:：.]){_NUM}\s*[号#]\s*|(?<![^，。；;,:：\s]))(?P<mod>[\u4e00-\u9fff]{{1,4}})$")
+_MODIFIED = re.compile(rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]\s*|(?<![^，。；;,:：\s]))(?P<mod>[\u4e00-\u9fff]{{1,4}})$")
 # and what may follow it: CNC-05, 压装机 3 (not a quantity or another numbered thing)
 _NUMBER_AFTER = re.compile(r"\s*[-_#]?\s*\d{1,3}(?![\d.])(?!\s*(?:号|#|" + "|".join(map(re.escape, UNITS)) + r"))")
 _LINE = re.compile(rf"(?:{_NUM}|[A-Z])\s*号?\s*线(?!路|缆|圈|束|体|性|速)")  # 1号线, A线
@@ -114,6 +125,8 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
             cands.append((-(end - start), rank, start, Match(start, end, label, concept, source)))
 
     found = lex.terms(low)
+    for m in FIELD.finditer(text):
+        add(m.start(), m.end(), "Field", "", "regex", 0)
     for start, end in _equipment(text, found, lex):
         add(start, end, "Equipment", "", "regex", 1)
     for m in PARAM.finditer(text):
@@ -255,10 +268,15 @@ def _code_label(low: str, start: int, code: str) -> str:
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of the clauses of a note (split at commas, full stops, semicolons, newlines)."""
+    """``(start, end)`` of the clauses of a note (split at commas, full stops, semicolons, newlines and
+    before the field labels of a form)."""
     spans, start = [], 0
-    for m in CLAUSE_BREAK.finditer(text):
-        spans.append((start, m.start()))
+    for m in _CLAUSE_OR_FIELD.finditer(text):
+        if m.start() > start or m.end() > m.start():
+            spans.append((start, m.start()))
         start = m.end()
     spans.append((start, len(text)))
     return spans
+
+
+_CLAUSE_OR_FIELD = re.compile(f"{CLAUSE_BREAK.pattern}|(?={FIELD.pattern})")

@@ -196,6 +196,25 @@ def test_a_reset_clears_the_alarmed_part_and_tools_of_an_action_are_no_objects(n
     assert ("擦拭", "酒精") not in actions("AOI-1轨道皮带打滑，用酒精擦拭后OK")
 
 
+def test_work_order_form_fields(nlp):
+    from zhuisu.nlp.events import extract
+    from zhuisu.nlp.patterns import clause_spans
+
+    text = "故障现象：3号空压机排气温度高报警停机；原因分析：油冷却器翅片堵塞；处理措施：清洗冷却器，停机时长：2小时"
+    event = extract(text, nlp=nlp)
+    mentions = {(m.text, m.label) for m in event.mentions}
+    # the field labels are no mentions (故障 of 故障现象 is no fault); a machine number after a colon counts
+    assert not {m for m in mentions if m[0] in ("故障现象", "故障", "原因分析", "处理措施", "停机时长")}
+    assert [m.start for m in event.mentions if m.text == "停机"] == [text.index("停机")]  # 报警停机, not the field
+    assert ("3号空压机", "Equipment") in mentions and ("堵塞", "Symptom") in mentions
+    assert event.downtime_h == 2.0
+    # fields written on one line without punctuation still open clauses
+    line = "设备：2#注塑机 现象：液压泵异响 原因：吸油滤网堵塞 措施：清洗滤网"
+    assert [line[a:b].split("：")[0].strip() for a, b in clause_spans(line)] == ["设备", "现象", "原因", "措施"]
+    assert ("吸油滤网", "Component") in {(m.text, m.label) for m in extract(line, nlp=nlp).mentions}
+    assert ("6号压装机", "Equipment") in {(m.text, m.label) for m in extract("14:30 6号压装机异响", nlp=nlp).mentions}
+
+
 def test_tagger_word_features_are_head_character_and_dictionary_label():
     nlp = blank(lex_features=True)
     doc = nlp("溢流阀卡滞，更换位移传感器")
