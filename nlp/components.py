@@ -13,7 +13,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from zhuisu.nlp import lexicon as lexmod
-from zhuisu.nlp.patterns import ALARM_WORDS, scan
+from zhuisu.nlp.patterns import ALARM_WORDS, FORM, scan
 from zhuisu.nlp.relations import assemble
 from zhuisu.nlp.tokenizer import MATCHES, doc_text, doc_words, token_bounds
 
@@ -52,9 +52,9 @@ def _lexicon(nlp: Language) -> lexmod.Lexicon:
 def _set_ents(doc: Doc, spans: list[tuple[int, int, str, str, str]], bounds: tuple[list[int], list[int]]
               ) -> None:
     """``doc.ents`` from non-overlapping token spans, set through one array (no Span objects); the spans
-    with their character offsets go to ``doc.user_data[ENTS]`` for the components that follow. A form's field
-    labels (``Field``) only held their tokens against the model: they are no mention."""
-    spans = [span for span in spans if span[2] != "Field"]
+    with their character offsets go to ``doc.user_data[ENTS]`` for the components that follow. A work-order
+    form's frame (``FORM``: field labels, order numbers) only held its tokens against the model: no mention."""
+    spans = [span for span in spans if span[2] != FORM]
     n = len(doc)
     iob, types = [2] * n, [0] * n  # 2: outside, 3: begin, 1: inside
     strings = doc.vocab.strings

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from zhuisu.nlp import timex
 from zhuisu.nlp.normalize import fold
+from zhuisu.nlp.patterns import CLAUSE_BREAK
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 
 MAX_CHARS = 200_000
 _NO_INFO = ("", "", False, False)  # longer notes are cut (and say so); keeps time and memory bounded
-_VALUE = re.compile(r"([±+\-]?\d+(?:\.\d+)?)\s*(.*)$")
+_NUMBER = r"\d+(?:\.\d+)?(?:[eE][-+]?\d{1,2})?"
+# a value, a range's or tolerance's other end (18~25MPa, 23±0.1℃: the first value counts) and its unit
+_VALUE = re.compile(rf"([±+\-]?{_NUMBER})(?:\s*(?:[~～\-]|±)\s*{_NUMBER})?\s*(.*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +255,8 @@ def _quantities(event: MaintenanceEvent, note_date: Any) -> None:
             except ValueError:
                 continue
             attribute = next((event.mentions[j].concept for j in range(i - 1, max(i - 3, -1), -1)
-                              if event.mentions[j].label == "Attribute"), None)
+                              if event.mentions[j].label == "Attribute"
+                              and not CLAUSE_BREAK.search(event.text, event.mentions[j].end, m.start)), None)
             event.parameters.append(Quantity(i, value, match.group(2).strip(), attribute))
             hours = timex.hours(m.text)
             before = event.text[max(0, m.start - 6) : m.start]

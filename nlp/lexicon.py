@@ -35,7 +35,8 @@ FILES = {
 # ontology kind → entity label, for instance concepts declared in the Turtle file
 KIND_LABELS = {"Component": "Component", "Symptom": "Symptom", "Cause": "Cause", "Action": "Action",
                "SparePart": "SparePart", "Tool": "Tool"}
-# short state words ("高", "低", "大") are symptoms only right after an attribute or component
+# short state words ("高", "低", "大") are symptoms only right after an attribute or component; short actions
+# ("换", "调") are actions only right before what they work on or a particle (换了, 调到), never inside a word (换刀)
 CONTEXTUAL_MAX = 1
 _PRIORITY = {"Equipment": 6, "SparePart": 5, "Tool": 4, "Component": 3, "Cause": 3, "Symptom": 2,
              "Attribute": 2, "Action": 1}
@@ -68,7 +69,7 @@ class Lexicon:
         old = self.entries.get(key)
         if old is not None and not linked and (old.linked or _PRIORITY[old.label] >= _PRIORITY[label]):
             return
-        contextual = label == "Symptom" and len(key) <= CONTEXTUAL_MAX
+        contextual = label in ("Symptom", "Action") and len(key) <= CONTEXTUAL_MAX
         self.entries[key] = Entry(key, label, concept, contextual, linked)
         self._lengths[key[0]] = tuple(sorted({*self._lengths.get(key[0], ()), len(key)}, reverse=True))
         if len(key) >= 2:

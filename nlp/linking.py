@@ -9,7 +9,7 @@ from zhuisu.nlp.normalize import fold, zh_number
 
 _NUMBERED = [
     re.compile(r"^(?P<n>\d{1,3}|[零一二两三四五六七八九十]{1,3})\s*[号#]\s*(?P<w>.+)$"),
-    re.compile(r"^#\s*(?P<n>\d{1,3})\s*(?P<w>.+)$"),
+    re.compile(r"^(?:#|no\.?)\s*(?P<n>\d{1,3})\s*(?P<w>.+)$"),
     re.compile(r"^(?P<w>.+?)\s*[-_#]?\s*(?P<n>\d{1,3})$"),
 ]
 

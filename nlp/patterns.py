@@ -15,17 +15,20 @@ from zhuisu.nlp.lexicon import Entry, Lexicon, not_entities
 CLAUSE_BREAK = re.compile(r"[,，。;；!！?？\n]")
 _NUM_ZH = "一二三四五六七八九十两"
 UNITS = sorted(
-    """MPa kPa Pa bar psi kN N·m N.m Nm N ℃ °C 度 mm/s mm μm um cm m/s m/min m A mA V kV kW W MΩ kΩ Ω Hz kHz
-    μF uF nF pF mT Gs ppm dB mH
+    """MPa kPa Pa bar psi kN N·m N.m Nm N ℃ °C 度 mm/s mm μm um nm cm m/s m/min m A mA V kV kW W MΩ kΩ Ω mΩ Hz kHz
+    μF uF nF pF mT Gs ppm dB mH MΩ·cm kWh MWh Torr mTorr sccm slm pcs
+    g/ml g/mL g/cm³ g/cm3 g/L mg/L mg/m³ mg/m3 mW/cm² W/cm² m³/h m3/h m³/min m3/min L/min L/h t/h kg/h Nm³/h
     rpm r/min L ml mL g kg t mS/cm μS/cm % 小时 个小时 h H 分钟 min 天 秒 s 转 升 公斤 千克 毫米 伏 安""".split(),
     key=len, reverse=True,
 )
 TIME_UNITS = {"小时", "个小时", "h", "H", "分钟", "min", "天", "秒", "s"}
-_VALUE = r"(?<![A-Za-z0-9.\-])[±+\-]?\d+(?:\.\d+)?(?:\s*[~～\-]\s*\d+(?:\.\d+)?)?"
+_VALUE = (r"(?<![A-Za-z0-9.\-])[±+\-]?\d+(?:\.\d+)?(?:[eE][-+]?\d{1,2})?"
+          r"(?:\s*(?:[~～\-]|±)\s*\d+(?:\.\d+)?(?:[eE][-+]?\d{1,2})?)?")
 # a one-character unit that starts a word is no unit (15安全气囊, 2转向机)
 PARAM = re.compile(_VALUE + r"\s*(?:" + "|".join(re.escape(u) for u in UNITS) + r")(?![A-Za-z])"
                    r"(?<!安(?=[全装]))(?<!转(?=[向速动子换盘矩角]))")
-CODE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,6}[-._]?\s?\d{1,6}|[A-Za-z]{1,6}-[A-Za-z]{0,3}\d{1,6})"
+CODE = re.compile(r"(?<![A-Za-z0-9\-])(?:[A-Za-z]{1,6}[-._]?\s?\d{1,6}"
+                  r"|[A-Za-z]{1,6}(?:-[A-Za-z]{1,4})?-[A-Za-z]{0,3}\d{1,6})"  # E-204, SRVO-065, SP-GH-0316
                   r"(?![A-Za-z0-9.]|轴)")
 # an axis is named by its letter or number (X轴, J3轴, 第4轴, 六轴), not by the bare 轴
 AXIS = re.compile(r"(?:(?<![A-Za-z0-9.])(?:第\s*)?(?:\d{1,2}|J\s*\d)|(?:第\s*)?[一二三四五六七八九十]"
@@ -38,8 +41,9 @@ TIME = re.compile(
     r"|(?:夜班|白班|中班|早班|晚班|凌晨)"
     r"|\d{1,2}[:：]\d{2}|\d{1,2}点(?:半|\d{1,2}分)?(?![火亮燃击检动])"  # 1点火系统 is item 1, 点火系统
 )
-# the field labels of a work-order form (故障现象：… 原因分析：… 处理措施：… 停机时长：…): one token each, never a
-# mention, and each opens a clause
+# the frame of a work-order form: its field labels (故障现象：… 原因分析：… 处理措施：… 停机时长：…), each opening a
+# clause, and its order number (工单号WO-231103); one token each, no mention
+FORM = "Form"
 FIELD = re.compile(
     r"(?<![\u4e00-\u9fffA-Za-z0-9])(?:"
     r"(?:故障|问题|异常)?(?:现象|描述|部位|类型|等级|代码|信息)|故障原因|原因分析|根本原因|根因|原因|分析|"
@@ -49,6 +53,9 @@ FIELD = re.compile(
     r"(?:更换|使用|所用)?备件|维修人(?:员)?|报修人|责任人|确认人|验收人|报修时间|完成时间|日期|时间|班次|工单号?|单号)"
     r"(?=\s*[:：])"
 )
+PART_NUMBER = re.compile(r"(?:(?<=备件号)|(?<=物料号)|(?<=料号)|(?<=物料编码)|(?<=备件编码)|(?<=物料编号))"
+                         r"\s*[:：]?\s*(\d{5,12})(?![\d.])")  # 物料号10023871: a spare part by its number
+ORDER_CUES = re.compile(r"(?:工单|单号|订单|通知单|工作票)\s*(?:号|编号)?\s*[:：]?\s*$")
 SPARE_CUES = ("备件", "料号", "型号", "物料号", "备品", "更换", "换")
 ALARM_WORDS = ("报警", "告警")
 ALARM_CUES = ("报警", "报", "代码", "故障码", "错误", "alarm", "err")
@@ -67,11 +74,14 @@ class Match:
 
 _NUM = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
 # what may stand right before a machine-type word and belong to its name (each ends where the word starts)
-_NUMBERED = re.compile(rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]\s*|#\s*\d{{1,3}}\s*)$")  # 2号压装机, #2压机, 二号压装机
+# 2号压装机, #2压机, 二号压装机, No.2切割机
+_NUMBERED = re.compile(rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]\s*|#\s*\d{{1,3}}\s*"
+                       rf"|(?<![A-Za-z])(?i:no)\.?\s*\d{{1,3}}\s*)$")
 _TONNAGE = re.compile(r"(?<![\d.])\d{2,4}\s*[Tt吨]\s*$")  # 800T压力机: a press by its tonnage
 _TAG = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,6}[-_]?\d{1,4}\s*$")  # SMT-03贴片机: an asset tag and its type
 # a modifier naming a kind of machine, numbered or opening a clause: 2号定子压装机, 5号弧焊机器人, 转子压装机
-_MODIFIED = re.compile(rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]\s*|(?<![^，。；;,:：\s]))(?P<mod>[\u4e00-\u9fff]{{1,4}})$")
+_MODIFIED = re.compile(rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]\s*|(?<![^，。；;,:：\s]))"
+                       rf"(?P<mod>[\u4e00-\u9fff]{{1,4}})$")
 # and what may follow it: CNC-05, 压装机 3 (not a quantity or another numbered thing)
 _NUMBER_AFTER = re.compile(r"\s*[-_#]?\s*\d{1,3}(?![\d.])(?!\s*(?:号|#|" + "|".join(map(re.escape, UNITS)) + r"))")
 _LINE = re.compile(rf"(?:{_NUM}|[A-Z])\s*号?\s*线(?!路|缆|圈|束|体|性|速)")  # 1号线, A线
@@ -126,7 +136,9 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
 
     found = lex.terms(low)
     for m in FIELD.finditer(text):
-        add(m.start(), m.end(), "Field", "", "regex", 0)
+        add(m.start(), m.end(), FORM, "", "regex", 0)
+    for m in PART_NUMBER.finditer(text):
+        add(m.start(1), m.end(1), "SparePart", "", "regex", 2)
     for start, end in _equipment(text, found, lex):
         add(start, end, "Equipment", "", "regex", 1)
     for m in PARAM.finditer(text):
@@ -217,6 +229,10 @@ def _cover(run: list[tuple[int, Entry, int]]) -> list[Match]:
     return out
 
 
+_ACTED_ON = frozenset(("Component", "Equipment", "SparePart", "Attribute"))
+_ACTION_PARTICLES = frozenset("了掉好完新后上到至回成")  # 换了, 换掉, 调到, 调回: a one-character action ends there
+
+
 def _contextual(matches: list[Match], low: str, lex: Lexicon) -> list[Match]:
     """Drop short state words ("高", "低") not right after an attribute or component, "停机" before a duration;
     an unnumbered equipment type right after equipment is a component of it ("冷却塔风机")."""
@@ -242,7 +258,11 @@ def _contextual(matches: list[Match], low: str, lex: Lexicon) -> list[Match]:
             m = Match(m.start, m.end, "Component", "component:" + m.concept.partition(":")[2], m.source)
         if m.source == "lexicon":
             entry = lex.entries.get(low[m.start : m.end])
-            if entry is not None and entry.contextual:
+            if entry is not None and entry.contextual and entry.label == "Action":
+                if not (nxt is not None and nxt.start == m.end and nxt.label in _ACTED_ON) \
+                        and low[m.end : m.end + 1] not in _ACTION_PARTICLES:
+                    continue
+            elif entry is not None and entry.contextual:
                 prev = out[-1] if out else None
                 if prev is None or prev.end != m.start or prev.label not in ("Attribute", "Component"):
                     continue
@@ -251,11 +271,14 @@ def _contextual(matches: list[Match], low: str, lex: Lexicon) -> list[Match]:
 
 
 def _code_label(low: str, start: int, code: str) -> str:
-    """A spare part after a spare-part cue; the machine's asset tag when it opens a clause, or follows only a
+    """A work order's number after its cue (工单号WO-231103, part of the form); a spare part after a spare-part
+    cue; the machine's asset tag when it opens a clause, or follows only a
     time (NXT-2贴装偏移, 今早OP50主轴超温), and no 报警 follows; else a fault code."""
     if code.lower().startswith(("sp-", "sp_")):
         return "SparePart"
     window = low[max(0, start - 12) : start]
+    if ORDER_CUES.search(window):
+        return FORM
     opening = re.split(r"[:：]", CLAUSE_BREAK.split(low[:start])[-1])[-1].strip()
     rest = low[start + len(code):].lstrip()
     if (not opening or TIME.fullmatch(opening) or TIME.fullmatch(opening.removesuffix("接班"))) \

@@ -215,6 +215,25 @@ def test_work_order_form_fields(nlp):
     assert ("6号压装机", "Equipment") in {(m.text, m.label) for m in extract("14:30 6号压装机异响", nlp=nlp).mentions}
 
 
+def test_part_numbers_order_numbers_units_and_one_character_actions(nlp):
+    from zhuisu.nlp.events import extract
+
+    def ents(text: str) -> list[tuple[str, str]]:
+        return [(m.text, m.label) for m in extract(text, nlp=nlp).mentions]
+
+    assert ents("备件SP-GH-0316已领，物料号30012457") == [("SP-GH-0316", "SparePart"), ("30012457", "SparePart")]
+    assert ("WO-231103", "FaultCode") not in ents("工单号：WO-231103，3号空压机跳闸")  # the form's, no alarm
+    params = [t for t, label in ents("比重1.82g/ml，流量6m³/h，23±0.1℃，本底5.2E-7Torr") if label == "Parameter"]
+    assert params == ["1.82g/ml", "6m³/h", "23±0.1℃", "5.2E-7Torr"]
+    event = extract("温度23±0.1℃，压力18~25MPa来回跳，停机2.5小时", nlp=nlp)
+    assert [(q.value, q.unit) for q in event.parameters] == [(23.0, "℃"), (18.0, "MPa"), (2.5, "小时")]
+    assert event.parameters[-1].attribute is None  # the duration is no pressure reading
+    # a one-character action before what it works on or a particle; never a piece of another word
+    assert ents("换油封") == [("换", "Action"), ("油封", "Component")]
+    assert ("换", "Action") in ents("链条断了，换了")
+    assert ("换", "Action") not in ents("换刀慢，切换不了")
+
+
 def test_tagger_word_features_are_head_character_and_dictionary_label():
     nlp = blank(lex_features=True)
     doc = nlp("溢流阀卡滞，更换位移传感器")
@@ -377,7 +396,7 @@ def test_times_negation_uncertainty_parameters(nlp):
 
 def test_linking_equipment_from_store(store):
     nlp = build_pipeline(store)
-    for surface in ("#2压机", "2号压装机", "二号压装机", "PRESS-02", "2#压装机"):
+    for surface in ("#2压机", "2号压装机", "二号压装机", "PRESS-02", "2#压装机", "No.2压装机"):
         event = extract(f"{surface}液压缸内泄，保压压力掉到8MPa", nlp=nlp)
         assert [m.concept for m in event.equipment] == ["equipment:PRESS-02"], surface
     assert extract("3号注塑机射嘴漏料", nlp=nlp).equipment[0].concept == "equipment:IMM-03"
