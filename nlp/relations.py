@@ -19,6 +19,7 @@ _AND = re.compile(r"^(?:或|或者|和|及|以及|、|与)$")
 _MEDIUM = re.compile(r"(?:油|液|水|剂|媒|空气)$")
 _RESET = re.compile(r"^(?:复位|重启|重新启动|断电重启|上电复位|重新上电|reset)$", re.IGNORECASE)
 _WITH = re.compile(r"(?:用|使用|采用)\s*$")  # 用酒精擦拭: what the action is done with is not what it works on
+_SENTENCE = re.compile(r"[。；;!！?？\n①②③④⑤⑥⑦⑧⑨⑩]")
 _PRODUCT = re.compile(r"产品|工件|制品")  # 液压油, 冷却液, 冷媒: working media are nobody's part
 HEADS = ("Attribute", "Component")
 
@@ -43,7 +44,9 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
         prev = ents[i - 1] if i else None
         same = by_clause[clause_of[i]]
         if label == "Symptom":
-            heads = [j for j in same if j < i and ents[j][2] in HEADS]
+            stated = {h for h, _t, r in rels if r == "has-fault" and ents[h][2] == "Attribute"}
+            # 振动大跳停: a quantity that has its state already is not what the next state is of
+            heads = [j for j in same if j < i and ents[j][2] in HEADS and j not in stated]
             if not heads:
                 heads = [j for j in same if j < i and ents[j][2] == "Equipment"]
             owner_gap = text[ents[heads[-1]][1] if heads else clauses[clause_of[i]][0] : start]
@@ -68,11 +71,20 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
             target = next((j for j in after if ents[j][2] in ("Component", "Equipment")
                            and not any(ents[k][2] == "Action" for k in range(i + 1, j))), None)
             targets = [] if target is None else [target]
-            if target is None and _RESET.match(text[start:_end]):  # a reset clears what raised the fault
+            while target is not None and target + 1 < len(ents) and ents[target + 1][2] == "Component" \
+                    and _AND.match(text[ents[target][1] : ents[target + 1][0]]):
+                target += 1  # 更换加热丝及固态继电器: each part of the list
+                targets.append(target)
+            if target is None and _RESET.match(text[start:_end]) and not (  # PLC复位: what it names
+                    prev is not None and prev[2] in ("Component", "Equipment") and prev[1] == start):
                 targets = _faulted(text, clauses, rels, ents, clause_of)
             if not targets:
                 before = [j for j in range(i) if ents[j][2] in ("Component", "Equipment")
                           and not _WITH.search(text[max(0, ents[j][0] - 2) : ents[j][0]])]
+                # ③2#编织机无异常，加油保养: within its own sentence or list item when that names something
+                opening = max((m.end() for m in _SENTENCE.finditer(text, 0, start)), default=0)
+                own = [j for j in before if ents[j][0] >= opening]
+                before = own or before
                 comps = [j for j in before if ents[j][2] == "Component"]
                 targets = [comps[-1]] if comps else before[-1:]
             rels.extend((i, j, "action-on") for j in targets)
