@@ -350,6 +350,34 @@ def test_relation_rules_without_spacy():
                                                                        (2, 3, "has-fault")}
 
 
+def test_relation_rules_for_lists_items_resets_and_stated_quantities():
+    def ents_of(text: str, spans: list[tuple[str, str]]) -> list[tuple[int, int, str, bool]]:
+        out, pos = [], 0
+        for surface, label in spans:
+            start = text.index(surface, pos)
+            out.append((start, start + len(surface), label, False))
+            pos = start + len(surface)
+        return out
+
+    # an action on a list acts on each part of it
+    text = "更换加热丝及固态继电器"
+    rels = assemble(text, ents_of(text, [("更换", "Action"), ("加热丝", "Component"), ("固态继电器", "Component")]))
+    assert {r for r in rels if r[2] == "action-on"} == {(0, 1, "action-on"), (0, 2, "action-on")}
+    # an objectless action looks in its own list item first
+    text = "②挤塑机过滤网堵；③2#编织机无异常，加油保养"
+    ents = ents_of(text, [("挤塑机", "Equipment"), ("过滤网", "Component"), ("堵", "Symptom"),
+                          ("2#编织机", "Equipment"), ("异常", "Symptom"), ("加油", "Action"), ("保养", "Action")])
+    assert {r for r in assemble(text, ents) if r[2] == "action-on"} == {(5, 3, "action-on"), (6, 3, "action-on")}
+    # a reset right after what it names resets that, not what raised the alarm
+    text = "贴合鼓不转，PLC复位后好了"
+    ents = ents_of(text, [("贴合鼓", "Component"), ("不转", "Symptom"), ("PLC", "Component"), ("复位", "Action")])
+    assert (3, 2, "action-on") in assemble(text, ents)
+    # a quantity that has its state already does not own the next state: the machine does
+    text = "2#立磨振动大跳停"
+    ents = ents_of(text, [("2#立磨", "Equipment"), ("振动", "Attribute"), ("大", "Symptom"), ("跳停", "Symptom")])
+    assert {r for r in assemble(text, ents) if r[2] == "has-fault"} == {(1, 2, "has-fault"), (0, 3, "has-fault")}
+
+
 def test_relation_rules_spare_in_the_next_clause_and_media():
     text = "AGV-03驱动轮磨损严重，行走打滑，更换驱动轮，备件SP-0101"
     ents = [(0, 6, "Equipment", False), (6, 9, "Component", False), (9, 11, "Symptom", False),
