@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from zhuisu.nlp.evaluate import PRF
@@ -28,7 +27,7 @@ def to_spo(event: MaintenanceEvent) -> list[dict[str, Any]]:
             name = "性能故障" if h.label == "Attribute" else "部件故障"
             part = _part_of_quantity(event, rel.head) if name == "性能故障" else None
             if part is not None:  # 电机 + 温度过高: BDCI's 部件故障 of the part, the quantity with its state
-                t = replace(t, text=event.text[h.start : t.end], start=h.start)
+                t = t._replace(text=event.text[h.start : t.end], start=h.start)
                 h, name = _with_owners(event, part, owner), "部件故障"
             elif name == "部件故障":
                 t = _with_gap(event, h, t)
@@ -73,7 +72,7 @@ def _with_owners(event: MaintenanceEvent, i: int, owner: dict[int, int]) -> Any:
         start, seen = p.start, seen | {k}
     if start == m.start:
         return m
-    return replace(m, text=event.text[start : m.end], start=start)
+    return m._replace(text=event.text[start : m.end], start=start)
 
 
 def _part_of_quantity(event: MaintenanceEvent, i: int) -> int | None:
@@ -108,7 +107,7 @@ def _with_gap(event: MaintenanceEvent, h: Any, t: Any) -> Any:
         return t
     if any(h.end <= m.start < t.start for m in event.mentions):
         return t
-    return replace(t, text=event.text[h.end : t.end], start=h.end)
+    return t._replace(text=event.text[h.end : t.end], start=h.end)
 
 
 GAP_MAX = 4
@@ -127,7 +126,7 @@ def _with_object(event: MaintenanceEvent, t: Any) -> Any:
     end = min([m.end(), *(x.start for x in event.mentions if t.end <= x.start < m.end())])
     if end == t.end:
         return t
-    return replace(t, text=event.text[t.start : end], end=end)
+    return t._replace(text=event.text[t.start : end], end=end)
 OWNER_GAPS = ("", "内", "上的", "上")
 
 

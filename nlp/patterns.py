@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from zhuisu.nlp.lexicon import Entry, Lexicon, not_entities
 
@@ -61,9 +61,9 @@ ALARM_WORDS = ("报警", "告警")
 ALARM_CUES = ("报警", "报", "代码", "故障码", "错误", "alarm", "err")
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A rule match: character span, label, concept uid and where it came from."""
+class Match(NamedTuple):
+    """A rule match: character span, label, concept uid and where it came from (a named tuple: a note makes
+    dozens of candidates)."""
 
     start: int
     end: int
@@ -90,7 +90,8 @@ _NOT_MODIFIERS = frozenset(("Symptom", "Action", "Cause", "Attribute", "Tool", "
 
 def _modifier(mod: str, lex: Lexicon, stop: frozenset[str]) -> bool:
     """Whether ``mod`` can name a kind of machine (定子, 弧焊, 无菌): no number, line, step, state or action."""
-    if re.search(r"[号线#第]", mod) or TIME.search(mod) or mod in stop or any(w in mod for w in stop if len(w) >= 2):
+    if re.search(r"[号线#第]", mod) or TIME.search(mod) or mod in stop \
+            or any(mod[a:b] in stop for a in range(len(mod) - 1) for b in range(a + 2, len(mod) + 1)):
         return False
     return not any(e.label in _NOT_MODIFIERS for _i, e in lex.terms(mod))
 

@@ -453,9 +453,9 @@ def test_gold_regression_floor(nlp):
     gold = read_gold(GOLD)
     assert len(gold) >= 200
     report = score(gold, [e.to_record() for e in extract_many([g["text"] for g in gold], nlp=nlp)])
-    # measured 0.929 / 0.841 (docs/nlp.md, 2026-11-27); the issue's bar is the test below
-    assert report.entities.f1 >= 0.925
-    assert report.relations.f1 >= 0.835
+    # measured 0.933 / 0.853 (docs/nlp.md, 2026-11-27, sixth round); the issue's bar is the test below
+    assert report.entities.f1 >= 0.930
+    assert report.relations.f1 >= 0.848
 
 
 def test_gold_meets_issue_thresholds(nlp):
