@@ -253,9 +253,9 @@ _LEARNED = (("components", "Component"), ("symptoms", "Symptom"), ("causes", "Ca
 def _vocabulary(orders: dict[str, Order], type_words: dict[str, str]) -> dict[str, tuple[str, str]]:
     """Words the notes were found to use for parts, symptoms and causes (切刀, 切不断, 阀杆), so a question can
     name them even where the lexicon does not; a word read under several labels keeps its most frequent one."""
-    from zhuisu.nlp.lexicon import LEXICON_DIR
+    from zhuisu.nlp.lexicon import not_entities
 
-    never = set((LEXICON_DIR / "not_entities.txt").read_text(encoding="utf-8").split())
+    never = not_entities()
     seen: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
     for o in orders.values():
         for attr, label in _LEARNED:
@@ -269,11 +269,13 @@ def _vocabulary(orders: dict[str, Order], type_words: dict[str, str]) -> dict[st
 
 
 def _lexicon_types(type_words: dict[str, str]) -> None:
-    """Synonyms of the equipment types in ``nlp/lexicon`` (压机, 油压机 → the store's 压装机)."""
-    from zhuisu.nlp.lexicon import LEXICON_DIR, read_tsv
+    """Synonyms of the equipment types in the ontology's vocabulary (压机, 油压机 → the store's 压装机)."""
+    from zhuisu.nlp.lexicon import concepts
 
-    for _canonical, surfaces in read_tsv(LEXICON_DIR / "equipment_types.tsv"):
-        forms = [norm(s) for s in surfaces]
+    for concept in concepts():
+        if concept.label != "Equipment":
+            continue
+        forms = [norm(s) for s in concept.surfaces]
         target = next((type_words[f] for f in forms if f in type_words), None)
         if target is None:
             continue

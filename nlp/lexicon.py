@@ -1,15 +1,18 @@
-"""The domain dictionary: surface forms → (label, concept), built from the ontology, nlp/lexicon/*.tsv and a store.
+"""The domain dictionary: surface forms → (label, concept), built from the ontology and a store.
 
-The same entries feed jieba's user dictionary, the entity ruler and concept normalisation, so a synonym
-added in one place (an ontology ``skos:altLabel``, a lexicon line, an equipment alias in the store) is
-segmented, recognised and normalised alike.
+The ontology's maintenance vocabulary (``ontology/vocabulary.ttl``: SKOS concepts typed with the kinds
+EquipmentType, Component, Symptom, Characteristic, Cause, Action, Tool, SparePart, with their
+``skos:prefLabel`` and ``skos:altLabel`` forms) and master data in a store (equipment names, codes, aliases,
+spare parts) are the sources. The same entries feed jieba's user dictionary, the entity ruler and concept
+normalisation, so a synonym added in one place (an ``skos:altLabel``, an equipment alias in the store) is
+segmented, recognised and normalised alike. ``nlp/lexicon`` holds what is no concept: the words that are never
+entities and the modifiers that compose attributes (排气 + 温度).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,19 +25,12 @@ if TYPE_CHECKING:
 
 LEXICON_DIR = Path(__file__).parent / "lexicon"
 
-# lexicon file → (entity label, uid prefix of its concepts)
-FILES = {
-    "equipment_types.tsv": ("Equipment", "equipment-type"),
-    "components.tsv": ("Component", "component"),
-    "symptoms.tsv": ("Symptom", "symptom"),
-    "attributes.tsv": ("Attribute", "attribute"),
-    "causes.tsv": ("Cause", "cause"),
-    "actions.tsv": ("Action", "action"),
-    "tools.tsv": ("Tool", "tool"),
-}
-# ontology kind → entity label, for instance concepts declared in the Turtle file
-KIND_LABELS = {"Component": "Component", "Symptom": "Symptom", "Cause": "Cause", "Action": "Action",
-               "SparePart": "SparePart", "Tool": "Tool"}
+# ontology kind → (entity label, uid prefix) of the vocabulary's concepts (equipment types are no store nodes:
+# their prefix is the dictionary's own)
+KINDS = {"EquipmentType": ("Equipment", "equipment-type"), "Component": ("Component", "component"),
+         "Symptom": ("Symptom", "symptom"), "Characteristic": ("Attribute", "attribute"),
+         "Cause": ("Cause", "cause"), "Action": ("Action", "action"), "Tool": ("Tool", "tool"),
+         "SparePart": ("SparePart", "part")}
 # short state words ("高", "低", "大") are symptoms only right after an attribute or component; short actions
 # ("换", "调") are actions only right before what they work on or a particle (换了, 调到), never inside a word (换刀)
 CONTEXTUAL_MAX = 1
@@ -127,14 +123,40 @@ class Lexicon:
         return f"{prefix}:{fold(surface).strip()}"
 
 
-def read_tsv(path: Path) -> Iterable[tuple[str, list[str]]]:
-    """``(canonical, surfaces)`` per concept line of a lexicon file."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        canonical, _, rest = line.partition("\t")
-        surfaces = [s.strip() for s in rest.split("|") if s.strip()]
-        yield canonical.strip(), [canonical.strip(), *surfaces]
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """A vocabulary concept: its entity label, uid (``symptom:异响``) and surface forms, the name first."""
+
+    label: str
+    uid: str
+    surfaces: tuple[str, ...]
+
+
+@cache
+def concepts() -> tuple[Concept, ...]:
+    """The concepts of the ontology's maintenance vocabulary (and any instance of a maintenance kind in the core
+    ontology), by kind and uid."""
+    from rdflib import RDF, RDFS, Graph, Literal
+    from rdflib.namespace import SKOS
+
+    from zhuisu.ontology import load
+    from zhuisu.ontology.model import VOCABULARY, ZS
+
+    vocabulary = Graph()
+    vocabulary.parse(VOCABULARY, format="turtle")
+    out = []
+    for graph in (vocabulary, load().graph):
+        for kind, (label, prefix) in KINDS.items():
+            found = []
+            for subject in graph.subjects(RDF.type, ZS[kind]):
+                pref, alt, plain = ([str(o) for o in sorted(graph.objects(subject, p))
+                                     if isinstance(o, Literal) and o.language in ("zh", None)]
+                                    for p in (SKOS.prefLabel, SKOS.altLabel, RDFS.label))
+                forms = list(dict.fromkeys([*pref, *plain, *alt]))
+                if forms:
+                    found.append(Concept(label, f"{prefix}:{forms[0]}", tuple(forms)))
+            out.extend(sorted(found, key=lambda c: c.uid))
+    return tuple(out)
 
 
 @cache
@@ -147,13 +169,11 @@ def not_entities() -> frozenset[str]:
 
 @cache
 def base() -> Lexicon:
-    """The lexicon from the ontology and the shipped lexicon files (no store)."""
+    """The lexicon from the ontology's maintenance vocabulary (no store)."""
     lex = Lexicon()
-    _from_ontology(lex)
-    for name, (label, prefix) in FILES.items():
-        for canonical, surfaces in read_tsv(LEXICON_DIR / name):
-            for surface in surfaces:
-                lex.add(surface, label, f"{prefix}:{canonical}")
+    for concept in concepts():
+        for surface in concept.surfaces:
+            lex.add(surface, concept.label, concept.uid)
     _compound_attributes(lex)
     return lex
 
@@ -171,29 +191,10 @@ def _compound_attributes(lex: Lexicon) -> None:
             if fold(word).lower() not in lex.entries:
                 lex.add(word, "Attribute", f"attribute:{word}")
     # a device named after what it measures or switches is a component: 压力 + 开关, 液位 + 控制器
-    for quantity, _surfaces in read_tsv(LEXICON_DIR / "attributes.tsv"):
+    for quantity in (c.surfaces[0] for c in concepts() if c.label == "Attribute"):
         for device in fields.get("devices", []):
             if fold(quantity + device).lower() not in lex.entries:
                 lex.add(quantity + device, "Component", f"component:{quantity}{device}")
-
-
-def _from_ontology(lex: Lexicon) -> None:
-    """Instance concepts typed with a maintenance kind (``zs:异响 a zs:Symptom``) and their synonyms."""
-    from rdflib import RDF, RDFS, Literal
-    from rdflib.namespace import SKOS
-
-    from zhuisu.ontology import load
-    from zhuisu.ontology.model import ZS
-
-    onto = load()
-    for kind, label in KIND_LABELS.items():
-        prefix = onto.kinds[kind].prefix
-        for subject in onto.graph.subjects(RDF.type, ZS[kind]):
-            names = [str(o) for p in (RDFS.label, SKOS.prefLabel, SKOS.altLabel)
-                     for o in onto.graph.objects(subject, p) if isinstance(o, Literal) and o.language in ("zh", None)]
-            if names:
-                for name in names:
-                    lex.add(name, label, f"{prefix}:{names[0]}")
 
 
 def for_store(store: Store | None) -> Lexicon:

@@ -13,6 +13,7 @@ from zhuisu.errors import UnknownKind
 
 ZS = Namespace("https://w3id.org/zhuisu/ontology#")
 TTL = Path(__file__).with_name("zhuisu.ttl")
+VOCABULARY = Path(__file__).with_name("vocabulary.ttl")  # SKOS concepts of the maintenance kinds (the NLP dictionary)
 
 MATERIAL = "material"
 CONTEXT = "context"

@@ -60,6 +60,25 @@ def test_lexicon_normalises_synonyms_to_one_concept():
     assert "液压泵" in lex.jieba_userdict()
 
 
+def test_dictionary_is_the_ontology_vocabulary_and_each_form_names_one_concept():
+    """The dictionary comes from ``ontology/vocabulary.ttl`` (SKOS concepts typed with the ontology's kinds);
+    a surface form written under two concepts would make its reading depend on the order they are read in."""
+    from zhuisu.nlp.normalize import fold
+    from zhuisu.ontology import load
+
+    concepts = lexmod.concepts()
+    assert len(concepts) > 900
+    kinds = load().kinds
+    assert {"EquipmentType", "Characteristic", "Symptom", "Component"} <= set(kinds)
+    owners: dict[str, str] = {}
+    for concept in concepts:
+        for surface in concept.surfaces:
+            key = fold(surface).strip().lower()
+            assert owners.setdefault(key, concept.uid) == concept.uid, (surface, owners[key], concept.uid)
+    lex = lexmod.base()
+    assert lex.lookup("啤机").concept == "equipment-type:注塑机" and lex.lookup("异想").label == "Symptom"
+
+
 def test_tokenizer_keeps_rule_matches_whole():
     doc = blank()("3#注塑机液压泵异响，更换密封圈（备件号SP-0231），停机2.5小时")
     words = [t.text for t in doc]

@@ -46,6 +46,7 @@ def test_wheel_holds_code_and_data(tmp_path: Path) -> None:
                      "zhuisu/ingest/schemas/b2mml/V0700-Schema/AllSchemas.xsd",
                      "zhuisu/ingest/schemas/b2mml/V0401-Schema/B2MML-V0401-Material.xsd",
                      "zhuisu/nlp/model/config.cfg", "zhuisu/rca/templates/report.html.j2",
-                     "zhuisu/nlp/lexicon/symptoms.tsv"]:
+                     "zhuisu/ontology/vocabulary.ttl", "zhuisu/nlp/lexicon/not_entities.txt",
+                     "zhuisu/nlp/data/notes/food.txt"]:
         assert required in names, required
     assert not any(n.startswith("zhuisu/tests/") for n in names)
