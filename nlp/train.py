@@ -27,8 +27,8 @@ from zhuisu.nlp.patterns import CLAUSE_BREAK
 from zhuisu.nlp.pipeline import MODEL_DIR, blank
 
 BDCI_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "external" / "bdci2022-fault-re-dev.jsonl"
-# the tagger's shape; ``--width/--depth/--window/--lex-features`` override it for experiments
-ARCH = {"width": 64, "depth": 2, "window": 1, "rows": (5000, 2000, 2500, 500), "lex_features": True,
+# the tagger's shape; ``--width/--depth/--window/--pieces/--lex-features`` override it for experiments
+ARCH = {"width": 64, "depth": 2, "window": 1, "pieces": 3, "rows": (5000, 2000, 2500, 500), "lex_features": True,
         "dropout": 0.15}
 
 
@@ -39,7 +39,7 @@ def tok2vec_config(arch: dict[str, Any]) -> dict[str, Any]:
                   "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"], "rows": list(arch["rows"]),
                   "include_static_vectors": False},
         "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": arch["width"], "depth": arch["depth"],
-                   "window_size": arch["window"], "maxout_pieces": 3},
+                   "window_size": arch["window"], "maxout_pieces": arch["pieces"]},
     }
 
 
@@ -220,12 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=ARCH["width"])
     parser.add_argument("--depth", type=int, default=ARCH["depth"])
     parser.add_argument("--window", type=int, default=ARCH["window"])
+    parser.add_argument("--pieces", type=int, default=ARCH["pieces"], help="maxout pieces of the encoder")
     parser.add_argument("--dropout", type=float, default=ARCH["dropout"])
     parser.add_argument("--lex-features", action=argparse.BooleanOptionalAction, default=ARCH["lex_features"],
                         help="zhuisu word features (head character, dictionary label) instead of spaCy's")
     args = parser.parse_args(argv)
-    arch = {"width": args.width, "depth": args.depth, "window": args.window, "dropout": args.dropout,
-            "lex_features": args.lex_features}
+    arch = {"width": args.width, "depth": args.depth, "window": args.window, "pieces": args.pieces,
+            "dropout": args.dropout, "lex_features": args.lex_features}
     if args.notes_cv:
         result = cross_validate_notes(bdci_path=args.bdci, n_templates=args.templates, epochs=args.epochs,
                                       keep=args.keep, arch=arch, only=filter(None, args.only.split(",")))
