@@ -121,6 +121,20 @@ def _equipment(text: str, terms: list[tuple[int, Entry]], lex: Lexicon) -> Itera
             yield i, m.end()
 
 
+_UNIT_HEADS = ("泵", "柜", "桩", "机")  # a part word naming a machine of its own: 冷干机, 给水泵, 配电柜
+_PART_HEADS = ("电机", "主机")  # a motor is a part even when numbered (2#电机)
+
+
+def _numbered_units(text: str, terms: list[tuple[int, Entry]]) -> Iterable[tuple[int, int]]:
+    """A numbered auxiliary unit is a machine of its own (2#冷干机, 3号配电柜, 5#补水泵), though unnumbered after
+    a machine it is that machine's part (注塑机 + 模温机)."""
+    for i, entry in terms:
+        if entry.label == "Component" and entry.surface.endswith(_UNIT_HEADS) \
+                and not entry.surface.endswith(_PART_HEADS) \
+                and (m := _NUMBERED.search(text, max(0, i - 6), i)) is not None:
+            yield m.start(), i + len(entry.surface)
+
+
 def scan(text: str, lex: Lexicon) -> list[Match]:
     """Non-overlapping rule matches in ``text`` (folded): store names and regexes longest first, then the
     dictionary terms that cover the most of what is left."""
@@ -141,6 +155,8 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
     for m in PART_NUMBER.finditer(text):
         add(m.start(1), m.end(1), "SparePart", "", "regex", 2)
     for start, end in _equipment(text, found, lex):
+        add(start, end, "Equipment", "", "regex", 1)
+    for start, end in _numbered_units(text, found):
         add(start, end, "Equipment", "", "regex", 1)
     for m in PARAM.finditer(text):
         add(m.start(), m.end(), "Parameter", "", "regex", 2)

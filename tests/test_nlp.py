@@ -553,3 +553,7 @@ def test_machine_names_around_a_type_word():
     assert machines("今早转子压装机异响") == ["压装机"]  # a time is no modifier
     assert machines("14:306号压装机压力低") == ["压装机"]  # no 306号 out of a clock time
     assert machines("压装机 3.5MPa") == ["压装机"]  # a value after it is no number of the machine
+    assert machines("No.2切割机刀轮崩口") == ["No.2切割机"]
+    # a numbered auxiliary unit is a machine of its own; unnumbered after a machine it is a part; a motor never
+    assert machines("2#冷干机露点偏高，3号配电柜跳闸") == ["2#冷干机", "3号配电柜"]
+    assert machines("注塑机模温机漏水") == ["注塑机"] and machines("2#电机过热") == []
