@@ -75,8 +75,9 @@ class Match(NamedTuple):
 _NUM = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
 # what may stand right before a machine-type word and belong to its name (each ends where the word starts)
 # 2号压装机, #2压机, 二号压装机, No.2切割机
-_NUMBERED = re.compile(rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]\s*|#\s*\d{{1,3}}\s*"
-                       rf"|(?<![A-Za-z])(?i:no)\.?\s*\d{{1,3}}\s*)$")
+_NUMBERED = re.compile(rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]\s*|#\s*\d{{1,3}}[A-Da-d]?\s*"
+                       rf"|(?<![A-Za-z])(?i:no)\.?\s*\d{{1,3}}\s*"
+                       r"|(?<![\dA-Za-z.])\d{1,2}[A-Da-d]\s*)$")  # 2A给水泵, #1B磨煤机: unit 2, side A
 _TONNAGE = re.compile(r"(?<![\d.])\d{2,4}\s*[Tt吨]\s*$")  # 800T压力机: a press by its tonnage
 _TAG = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,6}[-_]?\d{1,4}\s*$")  # SMT-03贴片机: an asset tag and its type
 # a modifier naming a kind of machine, numbered or opening a clause: 2号定子压装机, 5号弧焊机器人, 转子压装机

@@ -553,7 +553,8 @@ def test_machine_names_around_a_type_word():
     assert machines("今早转子压装机异响") == ["压装机"]  # a time is no modifier
     assert machines("14:306号压装机压力低") == ["压装机"]  # no 306号 out of a clock time
     assert machines("压装机 3.5MPa") == ["压装机"]  # a value after it is no number of the machine
-    assert machines("No.2切割机刀轮崩口") == ["No.2切割机"]
+    assert machines("No.2切割机刀轮崩口") == ["No.2切割机"] and machines("#1B磨煤机跳闸") == ["#1B磨煤机"]
+    assert machines("2A给水泵振动大，电流3A") == ["2A给水泵"]  # unit 2, side A; 3A is a current
     # a numbered auxiliary unit is a machine of its own; unnumbered after a machine it is a part; a motor never
     assert machines("2#冷干机露点偏高，3号配电柜跳闸") == ["2#冷干机", "3号配电柜"]
     assert machines("注塑机模温机漏水") == ["注塑机"] and machines("2#电机过热") == []
