@@ -151,10 +151,12 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
             cands.append((-(end - start), rank, start, Match(start, end, label, concept, source)))
 
     found = lex.terms(low)
-    for m in FIELD.finditer(text):
-        add(m.start(), m.end(), FORM, "", "regex", 0)
-    for m in PART_NUMBER.finditer(text):
-        add(m.start(1), m.end(1), "SparePart", "", "regex", 2)
+    if ":" in text or "：" in text:  # a field label is followed by a colon: most notes have none
+        for m in FIELD.finditer(text):
+            add(m.start(), m.end(), FORM, "", "regex", 0)
+    if "号" in text or "码" in text:  # every part-number cue has one of them
+        for m in PART_NUMBER.finditer(text):
+            add(m.start(1), m.end(1), "SparePart", "", "regex", 2)
     for start, end in _equipment(text, found, lex):
         add(start, end, "Equipment", "", "regex", 1)
     for start, end in _numbered_units(text, found):
@@ -312,7 +314,7 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of the clauses of a note (split at commas, full stops, semicolons, newlines and
     before the field labels of a form)."""
     spans, start = [], 0
-    for m in _CLAUSE_OR_FIELD.finditer(text):
+    for m in (_CLAUSE_OR_FIELD if ":" in text or "：" in text else CLAUSE_BREAK).finditer(text):
         if m.start() > start or m.end() > m.start():
             spans.append((start, m.start()))
         start = m.end()
