@@ -6,7 +6,7 @@ BDCI 2022 development file (weak BIO labels: tokens in clauses without any annot
 each fold is predicted by a model trained without it; ``--notes-cv`` scores the annotated notes file by
 file, each by a model trained without that file (a plant of a kind the model has not seen). The model is a
 small tok2vec (hash embeddings of norm/prefix/suffix/shape, width 64, a depth-2 maxout window encoder) under
-a softmax tagger over BIO labels; about 3.4 MB on disk. The word features are zhuisu's (``pipeline.lex_attrs``:
+a softmax tagger over BIO labels; about 3.5 MB on disk. The word features are zhuisu's (``pipeline.lex_attrs``:
 SUFFIX the head character, SHAPE the dictionary label).
 """
 
