@@ -378,13 +378,13 @@ def _compounds(words: list[str], spans: list[tuple[int, int, str, str, str]]
 
 
 def _trim(words: list[str], span: Tri, stop: frozenset[str]) -> Tri:
-    """A model span without the filler words at its edges (磨损严重 → 磨损, 后解除 → 解除), and an action without
-    its aspect particle (换了 → 换)."""
+    """A model span without the filler words at its edges (磨损严重 → 磨损, 后解除 → 解除), a number's marker
+    (号电机 of 2号电机 → 电机) and an action's aspect particle (换了 → 换)."""
     s, e, label = span
     while e - s > 1 and (words[e - 1] in stop or _is_punct(words[e - 1])
                          or (label == "Action" and words[e - 1] == "了")):
         e -= 1
-    while e - s > 1 and (words[s] in stop or _is_punct(words[s])):
+    while e - s > 1 and (words[s] in stop or _is_punct(words[s]) or words[s] in ("号", "#")):
         s += 1
     return s, e, label
 

@@ -136,6 +136,25 @@ def _numbered_units(text: str, terms: list[tuple[int, Entry]]) -> Iterable[tuple
             yield m.start(), i + len(entry.surface)
 
 
+# a numbered name the dictionary lacks, ending in a machine's head (3#炉, 2号冷却水泵, 1号中和槽, #2机组)
+_NUMBERED_NAME = re.compile(rf"(?:(?<![\d:：.]){_NUM}\s*[号#]|#\s*\d{{1,3}})\s*"
+                            r"(?P<name>[\u4e00-\u9fff]{0,4}?[机线泵窑槽梯柜床炉塔站罐](?:组)?)")
+
+
+def _numbered_names(text: str, terms: list[tuple[int, Entry]], lex: Lexicon) -> Iterable[tuple[int, int]]:
+    """Machines named by a number and a word the dictionary lacks, ending in a machine's head character; never
+    a part (2号电机), a dictionary word, nor a piece of a longer dictionary word (2号机 of 2号机械手)."""
+    for m in _NUMBERED_NAME.finditer(text):
+        b = m.end("name")
+        name = m.group("name")
+        if lex.entries.get(name.lower()) is not None or name.endswith(_PART_HEADS):
+            continue
+        # a dictionary word across its end (机械手 of 2号机械手) wins, unless cutting there leaves a word (炉 + 温度)
+        if any(i < b < i + len(e.surface) for i, e in terms) and not any(i == b for i, _e in terms):
+            continue
+        yield m.start(), b
+
+
 def scan(text: str, lex: Lexicon) -> list[Match]:
     """Non-overlapping rule matches in ``text`` (folded): store names and regexes longest first, then the
     dictionary terms that cover the most of what is left."""
@@ -161,6 +180,9 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
         add(start, end, "Equipment", "", "regex", 1)
     for start, end in _numbered_units(text, found):
         add(start, end, "Equipment", "", "regex", 1)
+    if "号" in text or "#" in text:
+        for start, end in _numbered_names(text, found, lex):
+            add(start, end, "Equipment", "", "regex", 1)
     for m in PARAM.finditer(text):
         add(m.start(), m.end(), "Parameter", "", "regex", 2)
     for m in TIME.finditer(text):

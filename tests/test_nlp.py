@@ -558,3 +558,6 @@ def test_machine_names_around_a_type_word():
     # a numbered auxiliary unit is a machine of its own; unnumbered after a machine it is a part; a motor never
     assert machines("2#冷干机露点偏高，3号配电柜跳闸") == ["2#冷干机", "3号配电柜"]
     assert machines("注塑机模温机漏水") == ["注塑机"] and machines("2#电机过热") == []
+    # a numbered name the dictionary lacks, ending in a machine's head, unless it cuts a dictionary word
+    assert machines("3#炉温度高，#2机组跳闸") == ["3#炉", "#2机组"]
+    assert machines("1号中和槽液位低") == ["1号中和槽"] and machines("2号机械手夹爪松") == ["2号机械手"]
