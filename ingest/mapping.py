@@ -28,11 +28,13 @@ _TABLE_KEYS = ("file", "sheet", "encoding", "header", "columns", "values")
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """Where a canonical column comes from: an export column (with a time format) or a constant."""
+    """Where a canonical column comes from: an export column (with a time format), a constant, or several
+    export columns written as one form ("故障现象：…；原因分析：…", for the maintenance text)."""
 
     column: str | None = None
     format: str | None = None  # strptime format of a time column
     value: str | None = None
+    columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class TableMap:
         spec = self.columns.get(column)
         if spec is None:
             return column
+        if spec.columns:
+            return f"{'+'.join(spec.columns)} ({column})"
         if spec.column is None:
             return f"{column} (= {spec.value!r})"
         return f"{spec.column} ({column})"
@@ -60,12 +64,18 @@ class TableMap:
     def apply(self, data: pd.DataFrame, lines: np.ndarray) -> pd.DataFrame:
         """The export rows as the canonical table: renamed, constants filled, values translated, times ISO."""
         for spec in self.columns.values():
-            if spec.column is not None and spec.column not in data.columns:
-                raise BadInput(f"缺少列 missing column {spec.column!r} that the mapping names"
-                               f"{closest(spec.column, data.columns)}; the export has "
-                               f"{', '.join(data.columns)}", where=self.name)
+            for name in (spec.column, *spec.columns):
+                if name is not None and name not in data.columns:
+                    raise BadInput(f"缺少列 missing column {name!r} that the mapping names"
+                                   f"{closest(name, data.columns)}; the export has "
+                                   f"{', '.join(data.columns)}", where=self.name)
         out: dict[str, Any] = {}
         for canonical, spec in self.columns.items():
+            if spec.columns:  # each filled cell as "header：value", joined by "；"
+                cells = zip(*(data[name] for name in spec.columns), strict=True)
+                out[canonical] = pd.Series(["；".join(f"{name}：{v}" for name, v in zip(spec.columns, row, strict=True)
+                                                    if v) for row in cells], index=data.index, dtype=str)
+                continue
             if spec.column is None:
                 out[canonical] = spec.value
                 continue
@@ -306,7 +316,8 @@ def _table_map(table: Table, spec: Any, path: Path, folder: Path) -> TableMap:
 
 
 def column(canonical: str, source: Any, known: Sequence[str], where: str) -> Column:
-    """A mapping entry for canonical column ``canonical``: a source column name, ``{column, format}`` or ``{value}``."""
+    """A mapping entry for canonical column ``canonical``: a source column name, ``{column, format}``,
+    ``{value}`` or ``{columns}`` (several export columns written as one form)."""
     if canonical not in known:
         raise BadInput(f"未知的列 unknown column {canonical!r}{closest(canonical, known)}; known: {', '.join(known)}",
                        where=f"{where}.columns")
@@ -316,8 +327,12 @@ def column(canonical: str, source: Any, known: Sequence[str], where: str) -> Col
         return Column(column=str(source["column"]), format=source.get("format"))
     if isinstance(source, dict) and set(source) == {"value"}:
         return Column(value=str(source["value"]))
+    if isinstance(source, dict) and set(source) == {"columns"} and isinstance(source["columns"], list) \
+            and source["columns"] and all(isinstance(c, str) and c for c in source["columns"]):
+        return Column(columns=tuple(source["columns"]))
     raise BadInput(f'映射格式错误 column {canonical}: give a source column name, {{column = "…", format = '
-                   f'"%Y/%m/%d"}} or {{value = "…"}}, not {source!r}', where=f"{where}.columns")
+                   f'"%Y/%m/%d"}}, {{value = "…"}} or {{columns = ["故障现象", "原因分析", …]}}, not {source!r}',
+                   where=f"{where}.columns")
 
 
 def toml_table(value: Any, where: str) -> dict[str, Any]:

@@ -247,6 +247,36 @@ def test_an_excel_export_with_a_mapping_given_explicitly(tmp_path: Path, store: 
     assert store.counts()["batches"] == 0
 
 
+def test_a_work_order_export_with_its_fields_in_separate_columns(tmp_path: Path, store: Store) -> None:
+    """A CMMS export keeps 故障现象, 原因分析 and 处理措施 apart; the mapping writes them as one form, which the NLP
+    reads field by field (docs/nlp.md)."""
+    exports = tmp_path / "cmms"
+    exports.mkdir()
+    pd.DataFrame({"工单号": ["WO-1", "WO-2"], "设备编号": ["PRESS-02", "PRESS-02"],
+                  "报修时间": ["2023-11-05 08:00", "2023-11-06 09:30"],
+                  "故障现象": ["液压泵异响", "压力低"], "原因分析": ["密封圈磨损", ""],
+                  "处理措施": ["更换密封圈", "调整溢流阀"]}).to_csv(exports / "维修工单.csv", index=False)
+    (exports / "mapping.toml").write_text(
+        '[tables.maintenance]\nfile = "维修工单.csv"\n[tables.maintenance.columns]\norder_id = "工单号"\n'
+        'equipment_id = "设备编号"\nreported_at = { column = "报修时间", format = "%Y-%m-%d %H:%M" }\n'
+        'text = { columns = ["故障现象", "原因分析", "处理措施"] }\n', encoding="utf-8")
+    ingest(store, exports)
+    assert store.node("mo:WO-1").attrs["text"] == "故障现象：液压泵异响；原因分析：密封圈磨损；处理措施：更换密封圈"
+    assert store.node("mo:WO-2").attrs["text"] == "故障现象：压力低；处理措施：调整溢流阀"  # empty cells left out
+    from zhuisu.nlp import extract
+
+    event = extract(store.node("mo:WO-1").attrs["text"])
+    assert [(m.text, m.label) for m in event.mentions] == [
+        ("液压泵", "Component"), ("异响", "Symptom"), ("密封圈", "Component"), ("磨损", "Symptom"),
+        ("更换", "Action"), ("密封圈", "Component")]
+    (exports / "mapping.toml").write_text(
+        '[tables.maintenance]\nfile = "维修工单.csv"\n[tables.maintenance.columns]\norder_id = "工单号"\n'
+        'equipment_id = "设备编号"\nreported_at = { column = "报修时间", format = "%Y-%m-%d %H:%M" }\n'
+        'text = { columns = ["故障现象", "原因"] }\n', encoding="utf-8")
+    with pytest.raises(BadInput, match="missing column '原因' that the mapping names"):
+        ingest(store, exports)
+
+
 BAD_CASES = [
     # (file, line to replace (1-based, header = 1) or None to append, new text, where, words in the message)
     ("lots.csv", 3, "ZC2311-0003,MAT-BRG,500,ea,SUP-02,PO-2310-002,JG-7781,2023-11-01,,extra",
