@@ -73,16 +73,16 @@ class Match(NamedTuple):
 
 
 _NUM = rf"(?:\d{{1,3}}|[{_NUM_ZH}]{{1,3}})"
+# a machine's number written before its name: 2号, #2, 二号, No.2, 2A and #1B (unit 2, side A); never out of a
+# clock time (14:30 + 6号)
+_NUMBER = (rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]|#\s*\d{{1,3}}[A-Da-d]?|(?<![A-Za-z])(?i:no)\.?\s*\d{{1,3}}"
+           r"|(?<![\dA-Za-z.])\d{1,2}[A-Da-d])\s*")
 # what may stand right before a machine-type word and belong to its name (each ends where the word starts)
-# 2号压装机, #2压机, 二号压装机, No.2切割机
-_NUMBERED = re.compile(rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]\s*|#\s*\d{{1,3}}[A-Da-d]?\s*"
-                       rf"|(?<![A-Za-z])(?i:no)\.?\s*\d{{1,3}}\s*"
-                       r"|(?<![\dA-Za-z.])\d{1,2}[A-Da-d]\s*)$")  # 2A给水泵, #1B磨煤机: unit 2, side A
+_NUMBERED = re.compile(_NUMBER + "$")
 _TONNAGE = re.compile(r"(?<![\d.])\d{2,4}\s*[Tt吨]\s*$")  # 800T压力机: a press by its tonnage
 _TAG = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,6}[-_]?\d{1,4}\s*$")  # SMT-03贴片机: an asset tag and its type
 # a modifier naming a kind of machine, numbered or opening a clause: 2号定子压装机, 5号弧焊机器人, 转子压装机
-_MODIFIED = re.compile(rf"(?:(?<!\d)(?<!\d[:：.]){_NUM}\s*[号#]\s*|(?<![^，。；;,:：\s]))"
-                       rf"(?P<mod>[\u4e00-\u9fff]{{1,4}})$")
+_MODIFIED = re.compile(rf"(?:{_NUMBER}|(?<![^，。；;,:：\s]))(?P<mod>[\u4e00-\u9fff]{{1,4}})$")
 # and what may follow it: CNC-05, 压装机 3 (not a quantity or another numbered thing)
 _NUMBER_AFTER = re.compile(r"\s*[-_#]?\s*\d{1,3}(?![\d.])(?!\s*(?:号|#|" + "|".join(map(re.escape, UNITS)) + r"))")
 _LINE = re.compile(rf"(?:{_NUM}|[A-Z])\s*号?\s*线(?!路|缆|圈|束|体|性|速)")  # 1号线, A线
@@ -122,7 +122,7 @@ def _equipment(text: str, terms: list[tuple[int, Entry]], lex: Lexicon) -> Itera
             yield i, m.end()
 
 
-_UNIT_HEADS = ("泵", "柜", "桩", "机")  # a part word naming a machine of its own: 冷干机, 给水泵, 配电柜
+_MACHINE_HEADS = "机线泵窑槽梯柜床炉塔站罐桩"  # the last character of a numbered machine's name: 冷干机, 给水泵, 3#炉
 _PART_HEADS = ("电机", "主机")  # a motor is a part even when numbered (2#电机)
 
 
@@ -130,15 +130,14 @@ def _numbered_units(text: str, terms: list[tuple[int, Entry]]) -> Iterable[tuple
     """A numbered auxiliary unit is a machine of its own (2#冷干机, 3号配电柜, 5#补水泵), though unnumbered after
     a machine it is that machine's part (注塑机 + 模温机)."""
     for i, entry in terms:
-        if entry.label == "Component" and entry.surface.endswith(_UNIT_HEADS) \
+        if entry.label == "Component" and entry.surface.endswith(tuple(_MACHINE_HEADS)) \
                 and not entry.surface.endswith(_PART_HEADS) \
                 and (m := _NUMBERED.search(text, max(0, i - 6), i)) is not None:
             yield m.start(), i + len(entry.surface)
 
 
 # a numbered name the dictionary lacks, ending in a machine's head (3#炉, 2号冷却水泵, 1号中和槽, #2机组)
-_NUMBERED_NAME = re.compile(rf"(?:(?<![\d:：.]){_NUM}\s*[号#]|#\s*\d{{1,3}})\s*"
-                            r"(?P<name>[\u4e00-\u9fff]{0,4}?[机线泵窑槽梯柜床炉塔站罐](?:组)?)")
+_NUMBERED_NAME = re.compile(rf"{_NUMBER}(?P<name>[\u4e00-\u9fff]{{0,4}}?[{_MACHINE_HEADS}](?:组)?)")
 
 
 def _numbered_names(text: str, terms: list[tuple[int, Entry]], lex: Lexicon) -> Iterable[tuple[int, int]]:
@@ -170,7 +169,7 @@ def scan(text: str, lex: Lexicon) -> list[Match]:
             cands.append((-(end - start), rank, start, Match(start, end, label, concept, source)))
 
     found = lex.terms(low)
-    if ":" in text or "：" in text:  # a field label is followed by a colon: most notes have none
+    if _colon(text):
         for m in FIELD.finditer(text):
             add(m.start(), m.end(), FORM, "", "regex", 0)
     if "号" in text or "码" in text:  # every part-number cue has one of them
@@ -336,7 +335,7 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of the clauses of a note (split at commas, full stops, semicolons, newlines and
     before the field labels of a form)."""
     spans, start = [], 0
-    for m in (_CLAUSE_OR_FIELD if ":" in text or "：" in text else CLAUSE_BREAK).finditer(text):
+    for m in (_CLAUSE_OR_FIELD if _colon(text) else CLAUSE_BREAK).finditer(text):
         if m.start() > start or m.end() > m.start():
             spans.append((start, m.start()))
         start = m.end()
@@ -345,3 +344,8 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
 
 
 _CLAUSE_OR_FIELD = re.compile(f"{CLAUSE_BREAK.pattern}|(?={FIELD.pattern})")
+
+
+def _colon(text: str) -> bool:
+    """Whether a form's field label can be in ``text`` (each is followed by a colon; most notes have none)."""
+    return ":" in text or "：" in text

@@ -40,11 +40,11 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
         by_clause.setdefault(cl, []).append(j)
     rels: list[Rel] = []
     first_equipment = next((i for i, e in enumerate(ents) if e[2] == "Equipment"), None)
+    stated: set[int] = set()  # quantities that have their state
     for i, (start, _end, label, neg) in enumerate(ents):
         prev = ents[i - 1] if i else None
         same = by_clause[clause_of[i]]
         if label == "Symptom":
-            stated = {h for h, _t, r in rels if r == "has-fault" and ents[h][2] == "Attribute"}
             # 振动大跳停: a quantity that has its state already is not what the next state is of
             heads = [j for j in same if j < i and ents[j][2] in HEADS and j not in stated]
             if not heads:
@@ -54,6 +54,8 @@ def assemble(text: str, ents: list[Ent]) -> list[Rel]:
                 continue  # 产品飞边: a defect of the product, no fault of the machine
             if heads:
                 rels.append((heads[-1], i, "has-fault"))
+                if ents[heads[-1]][2] == "Attribute":
+                    stated.add(heads[-1])
                 k = heads[-1]  # 水嘴或滤网堵塞, 轴承、齿轮损坏: the state of every part in the list
                 while k > 0 and ents[k][2] == "Component" and ents[k - 1][2] == "Component" \
                         and clause_of[k - 1] == clause_of[k] and _AND.match(text[ents[k - 1][1] : ents[k][0]]):
