@@ -87,6 +87,8 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="JSON 输出")] = False,
     half: Annotated[str, typer.Option("--half", help="all (默认), even (开发 dev: 0th, 2nd … note) 或 odd (测试 test)")]
     = "all",
+    model: Annotated[Path | None, typer.Option("--model", help="另一个训练模型 a trained model directory instead of "
+                                                                 "the shipped one")] = None,
 ) -> None:
     """评测 entity and relation precision, recall and F1 against gold files (their notes pooled)."""
     try:
@@ -100,7 +102,7 @@ def evaluate(
         gold = [rec for path in gold_paths for rec in read_gold(path)]
         if half != "all":
             gold = gold[(half == "odd"):: 2]
-        nlp = build_pipeline(model=not rules_only)
+        nlp = build_pipeline(model=False if rules_only else (model or True))
         events = extract_many([g["text"] for g in gold], nlp=nlp)
         if gold and "spo_list" in gold[0]:
             result: dict[str, Any] = bdci.score(gold, [bdci.to_record(g.get("ID"), e) for g, e in zip(gold, events,

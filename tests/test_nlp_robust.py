@@ -77,3 +77,7 @@ def test_cli_errors_are_one_line(tmp_path):
     assert "bad.jsonl:2" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(app, ["eval", str(tmp_path / "missing.jsonl")])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    gold = tmp_path / "g.jsonl"
+    gold.write_text('{"id": 1, "text": "主轴异响", "entities": [], "relations": []}\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", str(gold), "--model", str(tmp_path / "no-model")])
+    assert result.exit_code == 2 and "no trained model" in result.output and "Traceback" not in result.output
