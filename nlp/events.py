@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from zhuisu.nlp import timex
 from zhuisu.nlp.normalize import fold
-from zhuisu.nlp.patterns import CLAUSE_BREAK
+from zhuisu.nlp.patterns import CLAUSE_BREAK, NUMBER, OTHER_END
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -19,9 +19,8 @@ if TYPE_CHECKING:
 
 MAX_CHARS = 200_000
 _NO_INFO = ("", "", False, False)  # longer notes are cut (and say so); keeps time and memory bounded
-_NUMBER = r"\d+(?:\.\d+)?(?:[eE][-+]?\d{1,2})?"
 # a value, a range's or tolerance's other end (18~25MPa, 23±0.1℃: the first value counts) and its unit
-_VALUE = re.compile(rf"([±+\-]?{_NUMBER})(?:\s*(?:[~～\-]|±)\s*{_NUMBER})?\s*(.*)$")
+_VALUE = re.compile(rf"({NUMBER}){OTHER_END}\s*(.*)$")
 
 
 class Mention(NamedTuple):

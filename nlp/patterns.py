@@ -22,8 +22,10 @@ UNITS = sorted(
     key=len, reverse=True,
 )
 TIME_UNITS = {"小时", "个小时", "h", "H", "分钟", "min", "天", "秒", "s"}
-_VALUE = (r"(?<![A-Za-z0-9.\-])[±+\-]?\d+(?:\.\d+)?(?:[eE][-+]?\d{1,2})?"
-          r"(?:\s*(?:[~～\-]|±)\s*\d+(?:\.\d+)?(?:[eE][-+]?\d{1,2})?)?")
+_DIGITS = r"\d+(?:\.\d+)?(?:[eE][-+]?\d{1,2})?"
+NUMBER = rf"[±+\-]?{_DIGITS}"  # 2.5, -5, 5.2E-7
+OTHER_END = rf"(?:\s*(?:[~～\-]|±)\s*{_DIGITS})?"  # of a range or tolerance: 18~25, 23±0.1
+_VALUE = rf"(?<![A-Za-z0-9.\-]){NUMBER}{OTHER_END}"
 # a one-character unit that starts a word is no unit (15安全气囊, 2转向机)
 PARAM = re.compile(_VALUE + r"\s*(?:" + "|".join(re.escape(u) for u in UNITS) + r")(?![A-Za-z])"
                    r"(?<!安(?=[全装]))(?<!转(?=[向速动子换盘矩角]))")
